@@ -1,0 +1,12 @@
+"""Login/logout (Django's auth views) and account actions."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("switch/<slug:slug>/", views.switch_department, name="switch_department"),
+]
