@@ -39,7 +39,7 @@ UPPER_SHARE = 0.22
 #: where the closed-lip seam lies between the source's inner lips (0 = upper lip stays put)
 SEAM = 0.4
 #: thickness of the closed lip line, face heights
-LIP_LINE = 0.004
+LIP_LINE = 0.003
 
 
 def _tps_kernel(d2: np.ndarray) -> np.ndarray:
@@ -112,7 +112,7 @@ def _targets(lm: np.ndarray, g: _Geometry, open_: float, spread: float, round_: 
     gap = open_ * MAX_GAP * fh
     line = max(LIP_LINE * fh, 1.0)
     # opening profile across the mouth: corners stay together, rounding makes the opening taller at the sides
-    profile = (1 - g.u**2) ** (0.75 - 0.35 * round_)
+    profile = (1 - g.u**2) ** (1.0 - 0.4 * round_)
     width = float(abs((lm[291] - lm[61]) @ ex))
     corner_dx = (0.07 * spread - 0.12 * round_ - 0.04 * open_) * width / 2
     hshift = (g.u[:, None] * corner_dx) * ex
@@ -264,14 +264,14 @@ class MouthWarper:
         # depth: darker away from the lips
         depth = cv2.GaussianBlur(cav, (0, 0), max(0.8, gap * 0.35))
         lips = _lip_colour(frame, lm)
-        edge = lips * 0.42
-        deep = np.array([22, 24, 52], np.float32) * (0.6 + 0.4 * float(lips.mean()) / 120)
-        d = np.clip((depth - 0.3) / 0.6, 0, 1)[..., None]
+        edge = lips * 0.55
+        deep = np.array([24, 26, 58], np.float32) * (0.6 + 0.4 * float(lips.mean()) / 120)
+        d = np.clip((depth - 0.25) / 0.6, 0, 1)[..., None]
         colour = edge + (deep - edge) * d
 
         teeth_alpha = float(np.clip((gap / g.fh - 0.02) / 0.04, 0, 0.9))
         if teeth_alpha > 0:
-            th = min(0.5 * gap, 0.045 * g.fh)
+            th = min(0.38 * gap, 0.032 * g.fh)
             band = np.vstack([iu, (iu + th * g.ey)[::-1]]) - off - sub_off
             tmask = np.zeros_like(cav)
             cv2.fillPoly(tmask, [np.round(band * 16).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=4)
@@ -285,8 +285,12 @@ class MouthWarper:
             fade = np.clip((0.8 - np.abs(u)) / 0.35, 0, 1)
             tmask *= fade * teeth_alpha
             skin = float(np.median(frame[_sample(lm, [50, 280, 18, 200], frame.shape)].mean(-1)))
-            tooth = np.array([0.86, 0.93, 0.97], np.float32) * min(235.0, skin * 1.05 + 35)
-            colour = colour + (tooth - colour) * tmask[..., None]
+            tooth = np.array([0.90, 0.96, 1.0], np.float32) * min(240.0, skin * 1.1 + 40)
+            # shade: lit under the lip, darker towards the biting edge and the corners
+            top = iu[5] - off - sub_off
+            v = ((xs - top[0]) * g.ey[0] + (ys - top[1]) * g.ey[1]) / max(th, 1.0)
+            shade = np.clip(1.0 - 0.25 * v - 0.25 * np.abs(u), 0.6, 1.0)[..., None]
+            colour = colour + (tooth * shade - colour) * tmask[..., None]
         region = roi_img[y0:y1, x0:x1].astype(np.float32)
         roi_img[y0:y1, x0:x1] = np.clip(region + (colour - region) * cav[..., None], 0, 255).astype(np.uint8)
 
