@@ -41,6 +41,7 @@ class MediaAsset(DepartmentOwned):
     analysis = models.JSONField(default=dict, blank=True)
     warnings = models.JSONField(default=list, blank=True)
     ingest_job_id = models.CharField(max_length=64, blank=True)
+    ingest_attempts = models.PositiveSmallIntegerField(default=0, help_text="ingest runs enqueued so far")
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -80,6 +80,8 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Workers and the web process write concurrently; wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A file, not memory, so worker processes started by tests share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -89,6 +91,7 @@ REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 _QUEUE = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600, "SERIALIZER": "rq.serializers.JSONSerializer"}
 RQ_QUEUES = {"default": dict(_QUEUE), "ingest": dict(_QUEUE), "gpu": dict(_QUEUE, DEFAULT_TIMEOUT=3600)}
 RQ_SHOW_ADMIN_LINK = True
+RQ = {"WORKER_CLASS": "jobs.worker.PortalWorker"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -180,3 +183,23 @@ REST_FRAMEWORK = {
 
 # --- Product limits
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
+
+# --- Batch jobs
+JOB_TIMEOUT_BASE_S = env.int("JOB_TIMEOUT_BASE_S", default=300)
+JOB_TIMEOUT_PER_AUDIO_SECOND = env.float("JOB_TIMEOUT_PER_AUDIO_SECOND", default=30.0)
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)  # engine crashes (infrastructure), never input errors
+JOB_MAX_REQUEUES = env.int("JOB_MAX_REQUEUES", default=3)  # recoveries from a dead worker or lost queue
+JOB_HEARTBEAT_INTERVAL_S = env.float("JOB_HEARTBEAT_INTERVAL_S", default=5.0)
+JOB_HEARTBEAT_TIMEOUT_S = env.float("JOB_HEARTBEAT_TIMEOUT_S", default=60.0)
+JOB_LOST_GRACE_S = env.float("JOB_LOST_GRACE_S", default=30.0)  # a queued item's RQ job may be missing this long
+RECONCILE_INTERVAL_S = env.int("RECONCILE_INTERVAL_S", default=15)
+SYNTHESIS_DEVICE = env("SYNTHESIS_DEVICE", default="")  # cpu | cuda; empty = cuda when available
+
+# --- Media library limits (nginx caps the request body too; Django re-checks every upload)
+MAX_VIDEO_UPLOAD_BYTES = env.int("MAX_VIDEO_UPLOAD_BYTES", default=2 * 1024**3)
+MAX_AUDIO_UPLOAD_BYTES = env.int("MAX_AUDIO_UPLOAD_BYTES", default=200 * 1024**2)
+MAX_MEDIA_DURATION_S = env.float("MAX_MEDIA_DURATION_S", default=2 * 3600.0)
+MAX_VIDEO_WIDTH = env.int("MAX_VIDEO_WIDTH", default=4096)
+MAX_VIDEO_HEIGHT = env.int("MAX_VIDEO_HEIGHT", default=4096)
+MEDIA_PROBE_TIMEOUT_S = env.float("MEDIA_PROBE_TIMEOUT_S", default=20.0)
+INGEST_JOB_TIMEOUT_S = env.int("INGEST_JOB_TIMEOUT_S", default=1800)

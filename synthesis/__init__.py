@@ -28,7 +28,18 @@ _LAZY = {
     "MediaLimits": "synthesis.probe",
 }
 
-__all__ = ["errors", *_LAZY]
+__all__ = [
+    "AudioAnalysis",
+    "MediaInfo",
+    "MediaLimits",
+    "Progress",
+    "SynthesisOptions",
+    "SynthesisResult",
+    "analyse_audio",
+    "errors",
+    "generate",
+    "probe_media",
+]
 
 
 def __getattr__(name: str) -> Any:

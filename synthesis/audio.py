@@ -7,6 +7,7 @@ features follow the published recipe exactly, because the checkpoints were train
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import threading
 from collections import OrderedDict
@@ -251,7 +252,7 @@ class AudioAnalysis:
     def save(self, path: str | Path) -> None:
         """Write to .npz (atomically, so a concurrent reader never sees half a file)."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp.npz")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
         scalars = dict(
             audio_hash=self.audio_hash,
             duration=self.duration,
@@ -354,32 +355,29 @@ def analyse_audio(path: str | Path, cache_dir: str | Path | None = None) -> Audi
     """Analyse a driving audio once: in-process LRU, then an .npz cache keyed by content hash."""
     path = Path(path)
     if not path.is_file():
-        raise UndecodableMedia(
-            f"This file could not be read as audio or video: {path.name} (it does not exist)."
-        )
+        raise UndecodableMedia(f"This file could not be read as audio or video: {path.name} (it does not exist).")
     audio_hash = file_sha256(path)
-    with _LRU_LOCK:
-        if audio_hash in _LRU:
-            _LRU.move_to_end(audio_hash)
-            hit = _LRU[audio_hash]
-            return _with_source(hit, path)
-    analysis = None
     cache_file = Path(cache_dir) / f"audio-{audio_hash}.v{ANALYSIS_VERSION}.npz" if cache_dir else None
-    if cache_file is not None and cache_file.is_file():
+    with _LRU_LOCK:
+        analysis = _LRU.get(audio_hash)
+        if analysis is not None:
+            _LRU.move_to_end(audio_hash)
+    if analysis is None and cache_file is not None and cache_file.is_file():
         try:
             analysis = AudioAnalysis.load(cache_file, source_path=str(path))
         except (OSError, ValueError, KeyError):
             analysis = None  # unreadable or stale: recompute and overwrite
     if analysis is None:
         analysis = _analyse(path, audio_hash)
-        if cache_file is not None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            analysis.save(cache_file)
+    if cache_file is not None and not cache_file.is_file():
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        analysis.save(cache_file)
     with _LRU_LOCK:
         _LRU[audio_hash] = analysis
+        _LRU.move_to_end(audio_hash)
         while len(_LRU) > _LRU_SIZE:
             _LRU.popitem(last=False)
-    return analysis
+    return _with_source(analysis, path)
 
 
 def _with_source(analysis: AudioAnalysis, path: Path) -> AudioAnalysis:

@@ -33,6 +33,12 @@ NOSE_TIP = 1
 LEFT_CHEEK, RIGHT_CHEEK = 234, 454  # image-left / image-right side of the face oval
 LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 33, 263
 MOUTH_LEFT, MOUTH_RIGHT = 61, 291
+#: lips (inner + outer contours) and the chin line: smoothed less, see smooth_landmarks
+MOUTH_POINTS = np.array(sorted({
+    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409,
+    78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415,
+    18, 200, 199, 175, 152,
+}))
 INNER_UPPER_MID, INNER_LOWER_MID = 13, 14
 
 Progress = Callable[[int, int], None]
@@ -236,20 +242,24 @@ def fill_gaps(landmarks: np.ndarray, detected: np.ndarray, fps: float, max_gap_s
     return lm, present
 
 
-def smooth_landmarks(landmarks: np.ndarray, present: np.ndarray, fps: float, window_s: float = 0.2) -> np.ndarray:
+def smooth_landmarks(landmarks: np.ndarray, present: np.ndarray, fps: float, window_s: float = 0.28,
+                     mouth_window_s: float = 0.2) -> np.ndarray:
     """Zero-phase Savitzky-Golay (order 2) along time inside each present run.
 
-    A ~0.2 s window removes the sub-pixel-to-pixel tracking jitter while following head motion and
-    syllable-rate lip motion (order 2 keeps peaks instead of flattening them like a box filter).
+    ~0.28 s removes the tracking jitter (x4-5 less frame-to-frame acceleration) while following head
+    motion; the lips and chin get a shorter ~0.2 s window so syllable-rate (4 Hz) source mouth motion
+    is kept at ~90%: the warp must know where the source mouth really is to neutralise it.
     """
     out = landmarks.copy()
-    win = max(3, int(round(window_s * fps)) | 1)
     for start, end in _runs(present):
         length = end - start
-        w = min(win, length if length % 2 else length - 1)
-        if w < 3:
-            continue
-        out[start:end] = savgol_filter(landmarks[start:end], w, min(2, w - 1), axis=0, mode="interp")
+        for idx, win_s in ((slice(None), window_s), (MOUTH_POINTS, mouth_window_s)):
+            win = max(3, int(round(win_s * fps)) | 1)
+            w = min(win, length if length % 2 else length - 1)
+            if w < 3:
+                continue
+            out[start:end, idx] = savgol_filter(landmarks[start:end, idx], w, min(2, w - 1), axis=0,
+                                                mode="interp")
     return out
 
 

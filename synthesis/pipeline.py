@@ -99,9 +99,11 @@ def _canceled(cancel: CancelLike) -> bool:
 class _Reporter:
     """Turns stage-local counts into Progress events with an overall fraction."""
 
-    def __init__(self, callback: ProgressFn, detect_faces: bool) -> None:
+    def __init__(self, callback: ProgressFn, detect_faces: bool, quality: bool) -> None:
         self.callback = callback
-        self.weights = dict(_WEIGHTS, face=_WEIGHTS["face"] if detect_faces else 0.0)
+        self.weights = dict(_WEIGHTS)
+        self.weights["face"] *= detect_faces
+        self.weights["quality"] *= quality
         total = sum(self.weights.values())
         self.weights = {k: v / total for k, v in self.weights.items()}
 
@@ -306,7 +308,7 @@ def generate(
     """Make the presenter in `video` say `audio`; the output lasts as long as the audio."""
     opts = options or SynthesisOptions()
     video, out_path = Path(video), Path(out_path)
-    report = _Reporter(progress, detect_faces=track is None)
+    report = _Reporter(progress, detect_faces=track is None, quality=opts.quality_report)
     timings: dict[str, float] = {}
     started = time.perf_counter()
 

@@ -65,3 +65,84 @@ def login(client):
 def _fast_password_hashing(settings):
     """PBKDF2 makes every user fixture cost a second; tests do not need real key stretching."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- Background work: real Redis, real workers -------------------------------------------------
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """A private MEDIA_ROOT (and engine cache) for one test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SYNTHESIS_CACHE_DIR = tmp_path / "cache"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def clean_queues():
+    """Empty the test Redis database (tests run on their own index, see scripts/run_tests.sh)."""
+    import django_rq
+
+    connection = django_rq.get_connection("default")
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+@pytest.fixture
+def burst_worker(clean_queues):
+    """run(*queues): process every queued job in this process with rq's SimpleWorker, then return."""
+    import django_rq
+    from rq import SimpleWorker
+
+    def run(*queue_names: str) -> None:
+        worker = django_rq.get_worker(*(queue_names or ("default",)), worker_class=SimpleWorker)
+        worker.work(burst=True, with_scheduler=False)
+
+    return run
+
+
+@pytest.fixture
+def worker_env(settings):
+    """Environment for a worker subprocess that shares this test's database, Redis and media."""
+    import os
+
+    from django.db import connection
+
+    env = dict(os.environ)
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    env["SYNTHESIS_CACHE_DIR"] = str(settings.SYNTHESIS_CACHE_DIR)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+@pytest.fixture
+def worker_process(worker_env):
+    """start(*queues, burst=True) -> Popen of a real `manage.py rqworker`; killed at teardown."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    started: list[subprocess.Popen] = []
+    root = Path(__file__).resolve().parents[1]
+
+    def start(*queue_names: str, burst: bool = True, extra_env: dict | None = None) -> subprocess.Popen:
+        args = [sys.executable, "manage.py", "rqworker", *queue_names]
+        if burst:
+            args.append("--burst")
+        proc = subprocess.Popen(args, cwd=root, env={**worker_env, **(extra_env or {})})
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

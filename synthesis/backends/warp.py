@@ -264,8 +264,9 @@ class MouthWarper:
         # depth: darker away from the lips
         depth = cv2.GaussianBlur(cav, (0, 0), max(0.8, gap * 0.35))
         lips = _lip_colour(frame, lm)
-        edge = lips * 0.55
-        deep = np.array([24, 26, 58], np.float32) * (0.6 + 0.4 * float(lips.mean()) / 120)
+        edge = lips * 0.5
+        # back of the mouth: dark, a little of the lips' red, never pure black
+        deep = lips * 0.16 + np.array([12, 12, 20], np.float32)
         d = np.clip((depth - 0.25) / 0.6, 0, 1)[..., None]
         colour = edge + (deep - edge) * d
 
@@ -284,8 +285,11 @@ class MouthWarper:
             u = ((xs - cx[0]) * g.ex[0] + (ys - cx[1]) * g.ex[1]) / half
             fade = np.clip((0.8 - np.abs(u)) / 0.35, 0, 1)
             tmask *= fade * teeth_alpha
-            skin = float(np.median(frame[_sample(lm, [50, 280, 18, 200], frame.shape)].mean(-1)))
-            tooth = np.array([0.90, 0.96, 1.0], np.float32) * min(240.0, skin * 1.1 + 40)
+            # tooth colour follows the scene's white balance: mostly neutral, a quarter of the skin tint
+            skin = np.median(frame[_sample(lm, [50, 280, 18, 200, 205, 425], frame.shape)].astype(np.float32), 0)
+            lum = float(skin.mean()) + 1e-3
+            tint = 0.75 + 0.25 * skin / lum
+            tooth = tint * min(232.0, lum * 1.12 + 28) * np.array([0.97, 1.0, 1.0], np.float32)
             # shade: lit under the lip, darker towards the biting edge and the corners
             top = iu[5] - off - sub_off
             v = ((xs - top[0]) * g.ey[0] + (ys - top[1]) * g.ey[1]) / max(th, 1.0)

@@ -70,17 +70,17 @@ def window_indices(n_mel: int, fps: float, n_out: int, offset_s: float = AUDIO_O
     per frame instead of 5 kB, and lets the offset be a simple shift of the ramp (clamped at the start).
     """
     shift = round(offset_s * MEL_STEPS_PER_SECOND)
-    ramp = np.clip(np.arange(n_mel, dtype=np.float64) + shift, 0, max(n_mel - 1, 0))
-    if shift > 0:  # later window: the ramp's tail would repeat the last column; the start rule still holds
-        ramp = ramp[: max(n_mel - shift, 1)] if n_mel > shift else ramp[-1:]
-    idx = mel_windows(ramp[None, :].astype(np.float32), fps, n_out)[:, 0, :]
+    cols = np.arange(max(n_mel, 1), dtype=np.float32)
+    # earlier: frame 0 repeats the first column (silence before the audio); later: skip the first columns
+    ramp = np.concatenate([np.zeros(-shift, np.float32), cols]) if shift < 0 else cols[min(shift, len(cols) - 1):]
+    idx = mel_windows(ramp[None, :], fps, n_out)[:, 0, :]
     return np.rint(idx).astype(np.int32)
 
 
-def _box_ramp(roi: blend.Roi, box: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def _box_ramp(roi: blend.Roi, box: tuple[int, int, int, int]) -> np.ndarray:
     """Soft (roi_h, roi_w) weight: 0 outside the crop box and above its generated lower half, feathered edges."""
     rx0, ry0, rx1, ry1 = roi
-    bx0, by0, bx1, by1 = (float(v) for v in box)
+    bx0, by0, bx1, by1 = (float(v) for v in box)  # may extend past the frame
     side = bx1 - bx0
     margin = max(2.0, 0.06 * side)
     xs = np.arange(rx0, rx1, dtype=np.float32) + 0.5
@@ -127,13 +127,16 @@ class Wav2LipBackend(MouthBackend):
 
     # ------------------------------------------------------------------ per batch
     def _crop(self, frame: np.ndarray, src: int) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+        """96x96 crop of the square face box; parts outside the frame are edge-replicated (keeps the aspect)."""
         h, w = frame.shape[:2]
-        x0, y0, x1, y1 = self._boxes[src]
-        box = (max(0, int(round(x0))), max(0, int(round(y0))), min(w, int(round(x1))), min(h, int(round(y1))))
-        if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+        bx0, by0, bx1, by1 = (int(round(v)) for v in self._boxes[src])
+        cx0, cy0, cx1, cy1 = max(0, bx0), max(0, by0), min(w, bx1), min(h, by1)
+        if cx1 - cx0 < 8 or cy1 - cy0 < 8:
             return None
-        crop = frame[box[1] : box[3], box[0] : box[2]]
-        return cv2.resize(crop, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA), box
+        crop = frame[cy0:cy1, cx0:cx1]
+        if (cx0, cy0, cx1, cy1) != (bx0, by0, bx1, by1):
+            crop = cv2.copyMakeBorder(crop, cy0 - by0, by1 - cy1, cx0 - bx0, bx1 - cx1, cv2.BORDER_REPLICATE)
+        return cv2.resize(crop, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA), (bx0, by0, bx1, by1)
 
     def _infer(self, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
         """(n,80,16) mel windows + (n,96,96,3) BGR uint8 crops -> (n,96,96,3) BGR uint8 generated crops."""
@@ -188,6 +191,6 @@ class Wav2LipBackend(MouthBackend):
         if ix1 <= ix0 or iy1 <= iy0:
             return frame
         patch[iy0 - ry0 : iy1 - ry0, ix0 - rx0 : ix1 - rx0] = up[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0]
-        mask = blend.lower_face_mask(landmarks, roi) * _box_ramp(roi, np.array(box, np.float32), frame.shape[:2])
+        mask = blend.lower_face_mask(landmarks, roi) * _box_ramp(roi, box)
         patch = blend.match_color(patch, frame[ry0:ry1, rx0:rx1], mask, strength=COLOR_MATCH)
         return blend.composite(frame, patch, mask.astype(np.float32), roi)
