@@ -97,19 +97,20 @@ def run_engine(audio: Path, clip: Path, track_path: Path, out: Path) -> dict:
 
 def child_main(args: argparse.Namespace) -> None:
     """Runs one generate in this (child) process and prints its figures as JSON."""
-    print(json.dumps(run_engine(Path(args.audio), Path(args.video), Path(args.track), Path(args.out))))
+    data = run_engine(Path(args.audio), Path(args.video), Path(args.track), Path(args.out))
+    data["rss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the largest ffmpeg subprocess (decoder or encoder); they run at the same time as this process
+    data["rss_largest_ffmpeg_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps(data))
 
 
 def measure_child(audio: Path, clip: Path, track: Path, out: Path) -> dict:
-    """generate in a fresh child process; its peak RSS from getrusage(RUSAGE_CHILDREN)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """generate in a fresh child process, which reports its own peak RSS and its ffmpeg's."""
     cmd = [sys.executable, __file__, "--child", "--audio", str(audio), "--video", str(clip), "--track", str(track),
            "--out", str(out)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     data = json.loads(proc.stdout.strip().splitlines()[-1])
-    data["peak_rss_mb"] = peak_kb / 1024
-    data["peak_rss_note"] = "max over child processes so far" if before else "child process peak"
+    data["peak_rss_mb"] = data["rss_self_mb"] + data["rss_largest_ffmpeg_mb"]
     return data
 
 
@@ -184,7 +185,10 @@ def main() -> None:
     if "memory" in report:
         for key in ("short", "long"):
             m = report["memory"][key]
-            print(f"peak RSS {key}: {m['peak_rss_mb']:.0f} MB ({m['frames']} frames, {m['wall_s']:.1f} s)")
+            print(
+                f"peak RSS {key}: python {m['rss_self_mb']:.0f} MB + largest ffmpeg "
+                f"{m['rss_largest_ffmpeg_mb']:.0f} MB ({m['frames']} frames, {m['wall_s']:.1f} s)"
+            )
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     path = results / f"engine-{time.strftime('%Y%m%d-%H%M%S')}.json"

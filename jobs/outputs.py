@@ -39,3 +39,15 @@ def output_path(item: JobItem) -> Path:
 def download_name(item: JobItem) -> str:
     suffix = " (sample).mp4" if item.batch.is_preview else ".mp4"
     return human_filename(item.presenter.title, item.batch.audio.title, suffix=suffix)
+
+
+def remove_stale_partials(item: JobItem) -> int:
+    """Delete temp files a killed worker left beside this item's output (the engine names them
+    `.<stem>.<uuid>.partial.mp4`); a live render always uses a fresh name, so this is safe on re-run."""
+    target = Path(settings.MEDIA_ROOT) / output_storage_name(item)
+    removed = 0
+    if target.parent.is_dir():
+        for leftover in target.parent.glob(f".{target.stem}.*.partial.mp4"):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -23,6 +23,7 @@ from rq.job import Job, JobStatus
 
 from jobs.dispatch import enqueue_item, release_items
 from jobs.models import ItemStatus, JobItem
+from jobs.outputs import remove_stale_partials
 from jobs.state import transition
 from portal.queues import GPU
 
@@ -48,6 +49,7 @@ def _recover(item: JobItem, why: str) -> str:
             "Check the workers, then use Retry."
         ) % {"n": item.requeues + 1, "why": why}
         transition(item.pk, ItemStatus.FAILED, error=message, error_code="lost")
+        remove_stale_partials(item)
         return "failed"
     JobItem.objects.filter(pk=item.pk).update(requeues=F("requeues") + 1)
     item.refresh_from_db()

@@ -21,7 +21,7 @@ from rq import get_current_job
 from jobs import engine
 from jobs.dispatch import release_items
 from jobs.models import ItemStatus, JobItem
-from jobs.outputs import download_name, output_path, output_storage_name
+from jobs.outputs import download_name, output_path, output_storage_name, remove_stale_partials
 from jobs.progress import Heartbeat, ProgressWriter
 from jobs.state import transition
 
@@ -52,6 +52,7 @@ def _render(item: JobItem) -> str:
     from synthesis.pipeline import SynthesisOptions, generate
 
     progress = ProgressWriter(item.pk)
+    remove_stale_partials(item)  # left by a previous attempt whose worker was killed
     target = output_path(item)
     try:
         analysis, computed = engine.audio_analysis_for(item)
@@ -91,7 +92,7 @@ def _render(item: JobItem) -> str:
         output=output_storage_name(item),
         output_name=download_name(item),
         output_duration=result.duration,
-        sync_score=(quality.get("sync") or {}).get("score"),
+        sync_score=(quality.get("sync") or {}).get("r"),
         quality={**quality, "warnings": result.warnings, "face_coverage": result.face_coverage},
         timings=timings,
         progress=100.0,

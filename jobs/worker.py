@@ -12,6 +12,7 @@ import logging
 from django.conf import settings
 from django.db import close_old_connections
 from rq import SimpleWorker
+from rq.serializers import JSONSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +20,8 @@ logger = logging.getLogger(__name__)
 class PortalWorker(SimpleWorker):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("maintenance_interval", settings.RECONCILE_INTERVAL_S)
+        if kwargs.get("serializer") is None:
+            kwargs["serializer"] = JSONSerializer  # the queues' serializer: pickle is never accepted
         super().__init__(*args, **kwargs)
 
     @property

@@ -203,3 +203,4 @@ MAX_VIDEO_WIDTH = env.int("MAX_VIDEO_WIDTH", default=4096)
 MAX_VIDEO_HEIGHT = env.int("MAX_VIDEO_HEIGHT", default=4096)
 MEDIA_PROBE_TIMEOUT_S = env.float("MEDIA_PROBE_TIMEOUT_S", default=20.0)
 INGEST_JOB_TIMEOUT_S = env.int("INGEST_JOB_TIMEOUT_S", default=1800)
+TTS_ENGINE = env("TTS_ENGINE", default="espeak")  # synthesis.tts.get_tts name; pluggable offline voices

@@ -11,5 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
+    path("media/", include("media_library.urls")),
+    path("jobs/", include("jobs.urls")),
     path("", include("accounts.portal_urls")),
 ]

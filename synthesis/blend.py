@@ -48,9 +48,11 @@ def mask_roi(landmarks: np.ndarray, frame_shape: tuple[int, ...], expand: float 
     return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
 
 
-def lower_face_mask(landmarks: np.ndarray, roi: Roi, expand: float = 0.10, feather: float = 0.04) -> np.ndarray:
+def lower_face_mask(landmarks: np.ndarray, roi: Roi, expand: float = 0.10, feather: float = 0.04,
+                    out_size: tuple[int, int] | None = None) -> np.ndarray:
     """float32 (roi_h, roi_w) mask in [0, 1]: 1 inside the lower face, Gaussian falloff (sigma = feather x
-    face height) across the polygon edge; never a rectangle."""
+    face height) across the polygon edge; never a rectangle. out_size=(w, h) samples the same mask on a
+    coarser grid (the warp fades its displacement field with it)."""
     x0, y0, x1, y1 = roi
     poly = lower_face_polygon(landmarks, expand) - np.array([x0, y0], np.float32)
     # rasterise at quarter resolution and blur there: same look, ~10x cheaper
@@ -59,7 +61,8 @@ def lower_face_mask(landmarks: np.ndarray, roi: Roi, expand: float = 0.10, feath
     cv2.fillPoly(small, [np.round(poly / s * 16).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=4)
     sigma = max(0.5, feather * face_height(landmarks) / s)
     small = cv2.GaussianBlur(small, (0, 0), sigma)
-    mask = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    size = out_size or (x1 - x0, y1 - y0)
+    mask = cv2.resize(small, size, interpolation=cv2.INTER_LINEAR if out_size is None else cv2.INTER_AREA)
     return np.clip(mask, 0.0, 1.0)
 
 
@@ -82,9 +85,18 @@ def composite(frame: np.ndarray, patch: np.ndarray, mask: np.ndarray, roi: Roi) 
     bytes-identical to the input."""
     x0, y0, x1, y1 = roi
     out = frame.copy()
-    base = frame[y0:y1, x0:x1].astype(np.float32)
-    m = mask[..., None]
-    out[y0:y1, x0:x1] = (base + (patch.astype(np.float32) - base) * m + 0.5).astype(np.uint8)
+    m = np.ascontiguousarray(mask, np.float32)
+    out[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(patch), np.ascontiguousarray(frame[y0:y1, x0:x1]),
+                                        m, 1.0 - m)
+    return out
+
+
+def paste(frame: np.ndarray, patch: np.ndarray, roi: Roi) -> np.ndarray:
+    """A copy of frame with the ROI replaced: for patches that already fade into the frame by themselves
+    (the warp fades its displacement to zero with the feathered mask: no alpha ghosting)."""
+    x0, y0, x1, y1 = roi
+    out = frame.copy()
+    out[y0:y1, x0:x1] = patch
     return out
 
 

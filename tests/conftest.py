@@ -92,12 +92,13 @@ def clean_queues():
 
 @pytest.fixture
 def burst_worker(clean_queues):
-    """run(*queues): process every queued job in this process with rq's SimpleWorker, then return."""
+    """run(*queues): process every queued job in this process with the portal's worker class, then return."""
     import django_rq
-    from rq import SimpleWorker
+
+    from jobs.worker import PortalWorker
 
     def run(*queue_names: str) -> None:
-        worker = django_rq.get_worker(*(queue_names or ("default",)), worker_class=SimpleWorker)
+        worker = django_rq.get_worker(*(queue_names or ("default",)), worker_class=PortalWorker)
         worker.work(burst=True, with_scheduler=False)
 
     return run

@@ -118,7 +118,12 @@ def _targets(lm: np.ndarray, g: _Geometry, open_: float, spread: float, round_: 
     hshift = (g.u[:, None] * corner_dx) * ex
     drop = (0.12 * gap) * ey  # corners follow the jaw a little
 
-    up_src, lo_src = lm[INNER_UP], lm[INNER_LO]
+    # sample the lips a little inside their inner edge, so no sliver of the source's teeth or cavity
+    # survives along the seam when the warp closes an open source mouth
+    thick_u = np.clip((lm[INNER_UP] - lm[OUTER_UP]) @ ey, 0, None)
+    thick_l = np.clip((lm[OUTER_LO] - lm[INNER_LO]) @ ey, 0, None)
+    bite = lambda t: np.clip(0.15 * t, 0.5, 0.012 * fh)[:, None] * ey  # noqa: E731
+    up_src, lo_src = lm[INNER_UP] - bite(thick_u), lm[INNER_LO] + bite(thick_l)
     iu = g.seam - (UPPER_SHARE * gap * profile + line / 2)[:, None] * ey + hshift
     il = g.seam + ((1 - UPPER_SHARE) * gap * profile + line / 2)[:, None] * ey + hshift
     corner_l = lm[[78, 61]] + drop - ex * corner_dx * 1.0
@@ -208,21 +213,30 @@ class MouthWarper:
             tps = _TPS(pts.astype(np.float64), vals.astype(np.float64))
             fields.append((tps(grid / scale) * scale).reshape(gh, gw, 2).astype(np.float32))
 
-        mask = blend.lower_face_mask(lm, roi, expand=0.12, feather=self.feather)
-        small_mask = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_AREA)[..., None]
-        du = cv2.resize(fields[0] * small_mask, (w, h), interpolation=cv2.INTER_LINEAR)
-        dl = cv2.resize(fields[1] * small_mask, (w, h), interpolation=cv2.INTER_LINEAR)
+        # the feathered lower-face mask fades the displacement to zero at its edge: a geometric feather,
+        # so the edit blends into the frame without the double image an alpha blend of two shapes makes
+        small_mask = blend.lower_face_mask(lm, roi, expand=0.12, feather=self.feather, out_size=(gw, gh))[..., None]
+        # both fields, faded to zero at the mask edge, upsampled in one call (4 channels)
+        both = cv2.resize(np.concatenate(fields, axis=2) * small_mask, (w, h), interpolation=cv2.INTER_LINEAR)
+        ux, uy, lx, ly = cv2.split(both)
 
         # which field each pixel uses: above the TARGET upper inner lip (and its lateral extension) -> upper
         sel = self._upper_selector(lm, g, iu, roi)
-        disp = dl + (du - dl) * sel[..., None]
-        xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        map_x = xs + disp[..., 0] + x0
-        map_y = ys + disp[..., 1] + y0
+        bx, by = self._base_grid(w, h)
+        map_x = lx + (ux - lx) * sel + (bx + np.float32(x0))
+        map_y = ly + (uy - ly) * sel + (by + np.float32(y0))
         warped = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
         self._paint_interior(warped, frame, lm, g, iu, il, off, open_)
-        return blend.composite(frame, warped, mask, roi)
+        return blend.paste(frame, warped, roi)
+
+    def _base_grid(self, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+        key = (w, h)
+        if getattr(self, "_grid_key", None) != key:
+            self._grid_key = key
+            self._grid = (np.tile(np.arange(w, dtype=np.float32), (h, 1)),
+                          np.tile(np.arange(h, dtype=np.float32)[:, None], (1, w)))
+        return self._grid
 
     def _upper_selector(self, lm, g: _Geometry, iu: np.ndarray, roi) -> np.ndarray:
         """1 above the target mouth line, 0 below: hard between the corners, soft beyond them."""
@@ -235,7 +249,10 @@ class MouthWarper:
         poly = np.vstack([line, line[-1] - g.ey * big, line[0] - g.ey * big])
         hard = np.zeros((h, w), np.float32)
         cv2.fillPoly(hard, [np.round(poly * 16).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=4)
-        soft = cv2.GaussianBlur(hard, (0, 0), max(1.0, 0.03 * g.fh))
+        # the soft version only matters beyond the corners: blur at quarter resolution
+        q = cv2.resize(hard, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+        q = cv2.GaussianBlur(q, (0, 0), max(0.5, 0.03 * g.fh / 4))
+        soft = cv2.resize(q, (w, h), interpolation=cv2.INTER_LINEAR)
         # blend weight: 0 (hard) between the corners, rising to 1 (soft) outside them
         centre = (lm[61] + lm[291]) / 2 - off
         half = max(float(abs((lm[291] - lm[61]) @ g.ex)) / 2, 1.0)
@@ -264,10 +281,11 @@ class MouthWarper:
         # depth: darker away from the lips
         depth = cv2.GaussianBlur(cav, (0, 0), max(0.8, gap * 0.35))
         lips = _lip_colour(frame, lm)
-        edge = lips * 0.5
+        # a closed mouth shows only a soft crease of darker lip, an open one a dark edge
+        edge = lips * float(np.interp(gap, [1.0, 4.0], [0.68, 0.5]))
         # back of the mouth: dark, a little of the lips' red, never pure black
         deep = lips * 0.16 + np.array([12, 12, 20], np.float32)
-        d = np.clip((depth - 0.25) / 0.6, 0, 1)[..., None]
+        d = np.clip((depth - 0.25) / 0.6, 0, 1)[..., None] * float(np.clip((gap - 1.0) / 3.0, 0, 1))
         colour = edge + (deep - edge) * d
 
         teeth_alpha = float(np.clip((gap / g.fh - 0.02) / 0.04, 0, 0.9))
