@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 class PortalWorker(SimpleWorker):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("maintenance_interval", settings.RECONCILE_INTERVAL_S)
-        if kwargs.get("serializer") is None:
-            kwargs["serializer"] = JSONSerializer  # the queues' serializer: pickle is never accepted
+        # The portal's queues carry JSON only (pickle payloads are never accepted), whatever the
+        # command line's --serializer default says.
+        kwargs["serializer"] = JSONSerializer
         super().__init__(*args, **kwargs)
 
     @property

@@ -49,8 +49,9 @@ def split_tags(text: str) -> list[str]:
 
 class PresenterUploadForm(forms.Form):
     files = MultipleFileField(label=_("Video or photo files"))
-    title = forms.CharField(label=_("Title"), max_length=200, required=False,
-                            help_text=_("Leave empty to use each file's name."))  # fmt: skip
+    title = forms.CharField(
+        label=_("Title"), max_length=200, required=False, help_text=_("Leave empty to use each file's name.")
+    )
     tags = forms.CharField(label=_("Tags"), max_length=500, required=False, help_text=_("Comma separated."))
     description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 

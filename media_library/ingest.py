@@ -167,16 +167,44 @@ def _ffmpeg(*args: str, timeout: float = 300) -> None:
 
 def _thumbnail(source: Path, out: Path, seek: float) -> Path:
     scale = f"scale='min({THUMBNAIL_WIDTH},iw)':-2"
-    _ffmpeg(*(["-ss", f"{seek:.2f}"] if seek else []), "-i", str(source), "-frames:v", "1", "-vf", scale,
-            "-q:v", "4", str(out))  # fmt: skip
+    _ffmpeg(
+        *(["-ss", f"{seek:.2f}"] if seek else []),
+        "-i",
+        str(source),
+        "-frames:v",
+        "1",
+        "-vf",
+        scale,
+        "-q:v",
+        "4",
+        str(out),
+    )
     return out
 
 
 def _preview(source: Path, out: Path, has_audio: bool) -> Path:
     scale = f"scale=-2:'2*trunc(min({PREVIEW_HEIGHT},ih)/2)'"
     audio = ["-c:a", "aac", "-b:a", "64k", "-ac", "1"] if has_audio else ["-an"]
-    _ffmpeg("-t", str(PREVIEW_SECONDS), "-i", str(source), "-vf", scale, "-c:v", "libx264", "-preset", "veryfast",
-            "-crf", "30", "-pix_fmt", "yuv420p", *audio, "-movflags", "+faststart", str(out))  # fmt: skip
+    _ffmpeg(
+        "-t",
+        str(PREVIEW_SECONDS),
+        "-i",
+        str(source),
+        "-vf",
+        scale,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "30",
+        "-pix_fmt",
+        "yuv420p",
+        *audio,
+        "-movflags",
+        "+faststart",
+        str(out),
+    )
     return out
 
 
@@ -217,8 +245,11 @@ def _analyse_presenter(presenter: Presenter, work: Path) -> Outcome:
             % {"name": presenter.original_filename or presenter.title}
         )
     outcome = Outcome()
-    outcome.files["thumbnail"] = (_thumbnail(source, work / "thumb.jpg", 0 if still else min(1.0, info.duration / 2)),
-                                  "thumbnails", ".jpg")  # fmt: skip
+    outcome.files["thumbnail"] = (
+        _thumbnail(source, work / "thumb.jpg", 0 if still else min(1.0, info.duration / 2)),
+        "thumbnails",
+        ".jpg",
+    )
     if not still:
         outcome.files["preview"] = (_preview(source, work / "preview.mp4", info.has_audio), "previews", ".mp4")
     outcome.files["face_track"] = (track.save(work / "face.npz"), "facetracks", ".npz")
@@ -358,8 +389,9 @@ def _synthesize_and_analyse(track: AudioTrack, work: Path) -> Outcome:
     options = {"variant": track.tts_voice or None}
     if track.tts_rate:
         options["rate_wpm"] = track.tts_rate
-    speech = get_tts(settings.TTS_ENGINE, **options).synthesize(track.tts_text, work / "speech.wav",
-                                                                   language=track.language or "en")  # fmt: skip
+    speech = get_tts(settings.TTS_ENGINE, **options).synthesize(
+        track.tts_text, work / "speech.wav", language=track.language or "en"
+    )
     outcome = _analyse_audio_file(speech, work)
     outcome.fields["content_hash"] = file_sha256(speech)
     outcome.fields["original_filename"] = ""

@@ -128,7 +128,12 @@ def upload_presenter(
                 department=department,
                 obj=presenter,
                 request=request,
-                details={"title": presenter.title, "filename": name, "size": uploaded.size, "kind": presenter.kind},
+                details={
+                    "title": presenter.title,
+                    "filename": name,
+                    "size": uploaded.size,
+                    "kind": str(presenter.kind),
+                },
             )
     except BaseException:
         staged.discard()
@@ -273,9 +278,13 @@ def archive_or_delete(obj: MediaRow, *, user, request=None) -> str:
             try:
                 with transaction.atomic():
                     audit.record(
-                        f"{prefix}.delete", actor=user, department=obj.department, obj=obj, request=request,
+                        f"{prefix}.delete",
+                        actor=user,
+                        department=obj.department,
+                        obj=obj,
+                        request=request,
                         details=details,
-                    )  # fmt: skip
+                    )
                     obj.delete()  # the post_delete receiver removes the files on commit
                 return "deleted"
             except ProtectedError:

@@ -107,8 +107,10 @@ def presenter_upload(request):
         for presenter in created:
             messages.success(request, _("%(title)s uploaded; it is being analysed.") % {"title": presenter.title})
         if not rejected:
-            return redirect("media_library:presenter_detail" if len(created) == 1 else "media_library:presenters",
-                            *([created[0].pk] if len(created) == 1 else []))  # fmt: skip
+            return redirect(
+                "media_library:presenter_detail" if len(created) == 1 else "media_library:presenters",
+                *([created[0].pk] if len(created) == 1 else []),
+            )
         for message in rejected:
             form.add_error("files", message)
     return render(request, "media_library/presenter_upload.html", {"form": form}, status=400 if form.errors else 200)
@@ -264,8 +266,9 @@ def remove(request, kind: str, pk: int):
     model = MODELS[kind]
     obj = get_for_user_or_404(model, request.user, services.manage_action(model), pk=pk)
     if request.method != "POST":
-        return render(request, "media_library/confirm_remove.html",
-                      {"obj": obj, "kind": kind, "in_use": services.is_in_use(obj)})  # fmt: skip
+        return render(
+            request, "media_library/confirm_remove.html", {"obj": obj, "kind": kind, "in_use": services.is_in_use(obj)}
+        )
     title = obj.title
     outcome = services.archive_or_delete(obj, user=request.user, request=request)
     if outcome == "archived":

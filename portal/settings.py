@@ -4,6 +4,7 @@ Development works with no environment at all (SQLite under var/, local Redis). P
 DEBUG off: then SECRET_KEY is required and every `check --deploy` hardening setting is on.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -80,8 +81,9 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Workers and the web process write concurrently; wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    # A file, not memory, so worker processes started by tests share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not memory, so worker processes started by tests share the test database; one per
+    # test run (pid), so two runs on one checkout never delete each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

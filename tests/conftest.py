@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-
-from accounts.models import Department, Membership
-from accounts.permissions import Role
 
 PASSWORD = "test-pass-123"
 
 
+# Django imports live inside the fixtures: the engine's tests (tests/engine) run without Django.
+
+
 @pytest.fixture
-def departments(db) -> dict[str, Department]:
+def departments(db) -> dict:
+    from accounts.models import Department
+
     return {
         "hr": Department.objects.create(name="Human Resources", slug="hr"),
         "sales": Department.objects.create(name="Sales", slug="sales"),
@@ -20,8 +21,14 @@ def departments(db) -> dict[str, Department]:
 
 
 @pytest.fixture
-def make_user(db):
+def make_user(db, settings):
     """make_user("name", hr="manager", sales="auditor") -> a user with those memberships."""
+    # PBKDF2 would make every user cost a second; tests do not need real key stretching.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import Department, Membership
 
     def make(username: str, superuser: bool = False, **roles_by_slug: str):
         user = get_user_model().objects.create_user(username, password=PASSWORD)
@@ -38,6 +45,8 @@ def make_user(db):
 @pytest.fixture
 def users(departments, make_user) -> dict:
     """One user per role in HR, a manager in Sales, a two-department user and platform staff."""
+    from accounts.permissions import Role
+
     return {
         "manager": make_user("hr_manager", hr=Role.MANAGER),
         "hr": make_user("hr_voice", hr=Role.HR),
@@ -59,12 +68,6 @@ def login(client):
         return client
 
     return do
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """PBKDF2 makes every user fixture cost a second; tests do not need real key stretching."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # --- Background work: real Redis, real workers -------------------------------------------------

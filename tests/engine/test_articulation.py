@@ -39,7 +39,7 @@ def test_speech_opening_follows_envelope(speech):
     best = max(np.corrcoef(c.open[max(0, -k): n - max(0, k)], env[max(0, k): n - max(0, -k)])[0, 1]
                for k in range(-2, 3))
     assert best > 0.6
-    assert c.open.max() > 0.6 and 0.0 <= c.open.min()
+    assert c.open.max() > 0.6 and c.open.min() >= 0.0
     assert np.all((c.spread >= 0) & (c.spread <= 1) & (c.round >= 0) & (c.round <= 1))
 
 
