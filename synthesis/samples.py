@@ -65,7 +65,8 @@ def make_presenter_clip(
         "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", f"{fps}", "-i", "pipe:0",
     ]
     if with_audio:
-        cmd += ["-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=44100:duration={n / fps}", "-c:a", "aac", "-shortest"]
+        tone = f"sine=frequency=220:sample_rate=44100:duration={n / fps}"
+        cmd += ["-f", "lavfi", "-i", tone, "-c:a", "aac", "-shortest"]
     cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", str(path)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     assert proc.stdin is not None

@@ -44,5 +44,5 @@ class MouthBackend(ABC):
     def render(self, batch: FrameBatch) -> list[np.ndarray]:
         """Return the edited frames, same order and shapes; faceless frames unchanged."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends keep no per-video state
         """Release per-video state; the backend object (and its model) is reused for the next video."""
