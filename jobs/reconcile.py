@@ -25,6 +25,7 @@ from jobs.dispatch import enqueue_item, release_items
 from jobs.models import ItemStatus, JobItem
 from jobs.outputs import remove_stale_partials
 from jobs.state import transition
+from media_library.ingest import reconcile_stuck_media
 from portal.queues import GPU
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def _recover(item: JobItem, why: str) -> str:
 
 def reconcile() -> dict[str, int]:
     """One pass; returns counts of what it did (for logs and tests)."""
-    done = {"dead_worker": 0, "lost_job": 0, "failed": 0, "released": 0}
+    done = {"dead_worker": 0, "lost_job": 0, "failed": 0, "released": 0, "media_requeued": 0, "media_rejected": 0}
     try:
         lock = django_rq.get_connection(GPU).lock("portal:reconcile", timeout=120, blocking=False)
         if not lock.acquire():
@@ -93,10 +94,6 @@ def _reconcile_once(done: dict[str, int]) -> dict[str, int]:
             done["failed" if outcome == "failed" else "lost_job"] += 1
 
     done["released"] = release_items()
-    try:
-        from media_library.ingest import reconcile_stuck_media
-    except ImportError:  # media ingest recovery arrives with the media library
-        pass
-    else:
-        reconcile_stuck_media(max_age_s=settings.JOB_LOST_GRACE_S)
+    media = reconcile_stuck_media(grace_s=settings.JOB_LOST_GRACE_S)
+    done["media_requeued"], done["media_rejected"] = media["requeued"], media["rejected"]
     return done

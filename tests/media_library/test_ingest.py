@@ -262,8 +262,7 @@ def test_ingest_by_a_real_worker_process(
         department=departments["hr"],
         uploaded=upload_file(media_samples["speech"]),
     )
-    # rqworker's own default is pickle; the queues use JSON (explicit until PortalWorker overrides it)
-    proc = worker_process("ingest", "--serializer", "rq.serializers.JSONSerializer")
+    proc = worker_process("ingest")
     deadline = time.monotonic() + 240
     while proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.5)
