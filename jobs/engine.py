@@ -7,6 +7,7 @@ from the media library (no detection at job time).
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import os
 import threading
@@ -50,13 +51,23 @@ def audio_cache_dir() -> Path:
 
 
 def audio_analysis_for(item: JobItem):
-    """The batch's audio analysis and whether this call computed it (False = reused from the cache)."""
+    """The batch's audio analysis and whether this call computed it (False = reused from the cache).
+
+    Workers starting a batch's items at the same moment would each analyse the audio; an exclusive
+    lock per audio (a file lock, so it holds across processes on one media volume) lets the first
+    compute it and the others read its cache.
+    """
     from synthesis.audio import analyse_audio
 
     audio = item.batch.audio
-    source = audio.file.path
-    cached_before = any(audio_cache_dir().glob(f"audio-{audio.content_hash}.*")) if audio.content_hash else False
-    return analyse_audio(source, cache_dir=audio_cache_dir()), not cached_before
+    cache = audio_cache_dir()
+    with open(cache / f"audio-{audio.content_hash or audio.pk}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            cached_before = bool(audio.content_hash) and any(cache.glob(f"audio-{audio.content_hash}.*.npz"))
+            return analyse_audio(audio.file.path, cache_dir=cache), not cached_before
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def face_track_for(item: JobItem):

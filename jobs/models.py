@@ -97,3 +97,6 @@ class JobItem(DepartmentOwned):
 
     def __str__(self) -> str:
         return f"{self.presenter} in batch #{self.batch_id}"
+
+
+from jobs.webhook_models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401  (registered with the jobs app)

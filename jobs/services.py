@@ -39,17 +39,22 @@ def _check_inputs(department, audio: AudioTrack, presenters: list[Presenter], pr
     _check_monthly_minutes(department, audio, len(presenters), preview)
 
 
-def _check_monthly_minutes(department, audio: AudioTrack, n: int, preview: bool) -> None:
-    """Output minutes per month: what succeeded this month plus what this batch would add."""
+def output_seconds_this_month(department) -> float:
+    """Seconds of output the department produced this calendar month (what the monthly quota counts)."""
     from django.db.models import Sum
 
     month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    used_s = (
+    return (
         JobItem.objects.filter(
             department=department, status=ItemStatus.SUCCEEDED, finished_at__gte=month_start
         ).aggregate(total=Sum("output_duration"))["total"]
         or 0.0
     )
+
+
+def _check_monthly_minutes(department, audio: AudioTrack, n: int, preview: bool) -> None:
+    """Output minutes per month: what succeeded this month plus what this batch would add."""
+    used_s = output_seconds_this_month(department)
     planned_s = (PREVIEW_SECONDS if preview else (audio.duration or 0.0)) * n
     quota_s = department.monthly_output_minutes * 60
     if used_s + planned_s > quota_s:

@@ -12,6 +12,7 @@ from collections import Counter
 from django.db import transaction
 from django.utils import timezone
 
+from jobs import webhooks
 from jobs.models import BatchJob, BatchStatus, ItemStatus, JobItem
 
 ACTIVE = (ItemStatus.WAITING, ItemStatus.QUEUED, ItemStatus.RUNNING)
@@ -40,6 +41,8 @@ def transition(item_id: int, to: str, *, expect: tuple[str, ...] | None = None, 
         fields.setdefault("queued_at", now)
     changed = JobItem.objects.filter(pk=item_id, status__in=allowed).update(status=to, **fields)
     if changed:
+        if to == ItemStatus.FAILED:
+            webhooks.on_item_failed(item_id)
         batch_id = JobItem.objects.filter(pk=item_id).values_list("batch_id", flat=True).first()
         refresh_batch_status(batch_id)
     return bool(changed)
@@ -78,4 +81,5 @@ def refresh_batch_status(batch_id: int) -> str:
         finished = not any(counts[s] for s in ACTIVE)
         fields["finished_at"] = (batch.finished_at or timezone.now()) if finished else None
         BatchJob.objects.filter(pk=batch_id).update(**fields)
+        webhooks.on_batch_status(batch, batch.status, status)
     return status

@@ -11,6 +11,7 @@ Outcomes, all recorded on the row through jobs.state:
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 
 from django.conf import settings
@@ -55,7 +56,11 @@ def _render(item: JobItem) -> str:
     remove_stale_partials(item)  # left by a previous attempt whose worker was killed
     target = output_path(item)
     try:
+        t0 = time.perf_counter()
         analysis, computed = engine.audio_analysis_for(item)
+        t1 = time.perf_counter()
+        backend = engine.backend_for(item.batch.backend)  # built once per worker process
+        t2 = time.perf_counter()
         options = SynthesisOptions(
             backend=item.batch.backend,
             device=engine.synthesis_device(),
@@ -67,7 +72,7 @@ def _render(item: JobItem) -> str:
             item.presenter.file.path,
             target,
             options,
-            backend=engine.backend_for(item.batch.backend),
+            backend=backend,
             track=engine.face_track_for(item),
             progress=progress,
             cancel=progress.canceled,
@@ -85,6 +90,8 @@ def _render(item: JobItem) -> str:
 
     timings = {k: round(v, 3) for k, v in result.timings.items()}
     timings["audio_analysis"] = "computed" if computed else "reused"
+    timings["audio_analysis_s"] = round(t1 - t0, 3)
+    timings["backend_load_s"] = round(t2 - t1, 3)
     quality = result.quality or {}
     won = transition(
         item.pk,

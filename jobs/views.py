@@ -6,30 +6,27 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import audit
 from accounts.permissions import Action, can
 from accounts.tenancy import get_for_user_or_404
-from jobs import services
+from jobs import history, services, summary
+from jobs.downloads import batch_zip_response, is_downloadable, item_download_response
 from jobs.forms import BatchForm
-from jobs.models import BatchJob, BatchStatus, ItemStatus, JobItem
-from jobs.zipstream import manifest_csv, stream_zip, unique_names
+from jobs.models import BatchJob, JobItem
 from portal.file_serving import serve_file
 
 
 @login_required
 def job_list(request):
-    department = request.department or None
-    batches = BatchJob.objects.for_user(request.user, Action.VIEW_JOBS).filter(department=department)
-    status = request.GET.get("status", "")
-    if status in BatchStatus.values:
-        batches = batches.filter(status=status)
-    page = Paginator(batches.select_related("audio", "creator"), 25).get_page(request.GET.get("page"))
-    return render(request, "jobs/list.html", {"page": page, "status": status, "statuses": BatchStatus.choices})
+    """Job history with filters (jobs.history, shared with the CSV export) and pagination."""
+    batches, filters = history.filtered_batches(request)
+    page = Paginator(batches, 25).get_page(request.GET.get("page"))
+    context = {"page": page, "filters": filters, "filtered": any(filters.values()), **history.filter_choices(request)}
+    return render(request, "jobs/list.html", context)
 
 
 @login_required
@@ -37,7 +34,8 @@ def job_create(request):
     department = request.department or None
     if not can(request.user, Action.RUN_JOBS, department):
         raise PermissionDenied
-    form = BatchForm(request.POST or None, user=request.user, department=department)
+    initial = {"audio": request.GET.get("audio"), "presenters": request.GET.getlist("presenters")}
+    form = BatchForm(request.POST or None, user=request.user, department=department, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             batch = services.create_batch(
@@ -52,10 +50,31 @@ def job_create(request):
         except services.BatchRejected as exc:
             form.add_error(None, str(exc))
         except services.QueueDown as exc:
-            return render(request, "jobs/unavailable.html", {"message": str(exc)}, status=503)
+            return render(request, "503.html", {"message": str(exc)}, status=503)
         else:
             return redirect("job_detail", pk=batch.pk)
-    return render(request, "jobs/create.html", {"form": form})
+    return render(request, "jobs/create.html", _create_context(form, department))
+
+
+def _create_context(form: BatchForm, department) -> dict:
+    """The new-batch page: the choices with what the estimate needs (durations, tags, minutes left)."""
+    data = form.data if form.is_bound else None
+    chosen_audio = str(data.get("audio", "") if data is not None else form.initial.get("audio") or "")
+    chosen = set(data.getlist("presenters") if data is not None else form.initial.get("presenters") or [])
+    presenters = list(form.fields["presenters"].queryset.order_by("title"))
+    for p in presenters:
+        p.tag_names = [t.name for t in p.tags.all()]
+    used_minutes = services.output_seconds_this_month(department) / 60
+    return {
+        "form": form,
+        "audios": form.fields["audio"].queryset.order_by("-created_at"),
+        "presenters": presenters,
+        "tags": sorted({name for p in presenters for name in p.tag_names}),
+        "chosen_audio": chosen_audio,
+        "chosen_presenters": chosen,
+        "minutes_left": max(0.0, department.monthly_output_minutes - used_minutes),
+        "sample_seconds": services.PREVIEW_SECONDS,
+    }
 
 
 def _batch(request, pk: int, action: Action = Action.VIEW_JOBS) -> BatchJob:
@@ -69,14 +88,19 @@ def _item_rows(batch: BatchJob) -> list[JobItem]:
 @login_required
 def job_detail(request, pk: int):
     batch = _batch(request, pk)
+    items = _item_rows(batch)
+    can_download = can(request.user, Action.DOWNLOAD_OUTPUTS, batch.department)
+    for item in items:
+        item.ui = summary.item_extras(item, can_download)
     return render(
         request,
         "jobs/detail.html",
         {
             "batch": batch,
-            "items": _item_rows(batch),
+            "items": items,
+            "state": summary.batch_state(items),
             "can_run": can(request.user, Action.RUN_JOBS, batch.department),
-            "can_download": can(request.user, Action.DOWNLOAD_OUTPUTS, batch.department),
+            "can_download": can_download,
             "show_traceback": request.user.is_superuser,
         },
     )
@@ -100,13 +124,17 @@ def item_state(item: JobItem) -> dict:
 
 @login_required
 def job_status(request, pk: int):
+    """Polled by the job page: the batch and every item, with the page's texts in the user's language."""
     batch = _batch(request, pk)
+    items = _item_rows(batch)
+    can_download = can(request.user, Action.DOWNLOAD_OUTPUTS, batch.department)
     return JsonResponse(
         {
             "id": batch.pk,
             "status": batch.status,
             "status_label": batch.get_status_display(),
-            "items": [item_state(item) for item in _item_rows(batch)],
+            **summary.batch_state(items),
+            "items": [item_state(item) | summary.item_extras(item, can_download) for item in items],
         }
     )
 
@@ -139,51 +167,26 @@ def job_duplicate(request, pk: int):
         messages.error(request, str(exc))
         return redirect("job_detail", pk=pk)
     except services.QueueDown as exc:
-        return render(request, "jobs/unavailable.html", {"message": str(exc)}, status=503)
+        return render(request, "503.html", {"message": str(exc)}, status=503)
     return redirect("job_detail", pk=copy.pk)
 
 
 @login_required
 def job_zip(request, pk: int):
-    batch = _batch(request, pk, Action.DOWNLOAD_OUTPUTS)
-    items = _item_rows(batch)
-    done = [i for i in items if i.status == ItemStatus.SUCCEEDED and i.output]
-    names = dict(zip([i.pk for i in done], unique_names(i.output_name for i in done), strict=True))
-    rows = [
-        {
-            "file": names.get(i.pk, ""),
-            "presenter": i.presenter.title,
-            "status": i.status,
-            "duration_s": f"{i.output_duration:.2f}" if i.output_duration else "",
-            "sync_score": f"{i.sync_score:.3f}" if i.sync_score is not None else "",
-            "error": i.error,
-        }
-        for i in items
-    ]
-    audit.record("job.download_zip", actor=request.user, department=batch.department, obj=batch, request=request,
-                 details={"items": [i.pk for i in done]})
-    response = StreamingHttpResponse(
-        stream_zip([(names[i.pk], i.output.path) for i in done], [("manifest.csv", manifest_csv(rows))]),
-        content_type="application/zip",
-    )
-    response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}.zip"'
-    return response
+    return batch_zip_response(request, _batch(request, pk, Action.DOWNLOAD_OUTPUTS))
 
 
 def _finished_item(request, pk: int) -> JobItem:
     item = get_for_user_or_404(JobItem.objects.select_related("batch__audio", "presenter"), request.user,
                                Action.DOWNLOAD_OUTPUTS, pk=pk)
-    if item.status != ItemStatus.SUCCEEDED or not item.output:
+    if not is_downloadable(item):
         raise Http404
     return item
 
 
 @login_required
 def item_download(request, pk: int):
-    item = _finished_item(request, pk)
-    audit.record("item.download", actor=request.user, department=item.department, obj=item, request=request)
-    return serve_file(request, item.output, download_name=item.output_name, as_attachment=True,
-                      content_type="video/mp4")
+    return item_download_response(request, _finished_item(request, pk))
 
 
 @login_required
