@@ -294,6 +294,17 @@ def _face_track(video: Path, track, cancel: CancelLike, report: Callable[[str, i
     )
 
 
+def _hand_reference_frame(backend: MouthBackend, reader: FrameReader) -> None:
+    """Backends that borrow texture from the source (the warp's teeth) ask for their best frame up
+    front, so the borrowed look is there from the first output frame rather than once it streams by."""
+    wanted = getattr(backend, "reference_index", None)
+    if wanted is None or wanted < 0 or not hasattr(backend, "set_reference_frame"):
+        return
+    frame = reader.frame_at(int(wanted))
+    if frame is not None:
+        backend.set_reference_frame(frame, int(wanted))
+
+
 def generate(
     audio: str | Path | AudioAnalysis,
     video: str | Path,
@@ -354,6 +365,7 @@ def generate(
     try:
         t0 = time.perf_counter()
         backend.begin(analysis, track, fps, n_out)
+        _hand_reference_frame(backend, reader)
         lap("backend_begin", t0)
         writer = FrameWriter(
             out_path, reader.width, reader.height, fps, audio_path=analysis.source_path,

@@ -93,6 +93,19 @@ class FrameReader:
             cmd += ["-fps_mode", "cfr", "-r", fps_arg(self.fps)]
         return cmd + ["-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"]
 
+    def frame_at(self, index: int) -> np.ndarray | None:
+        """One frame by number, decoded on its own (input seek), without disturbing iteration."""
+        if self._still is not None:
+            return self._still.copy()
+        cmd = self._command()
+        cmd[cmd.index("-i") : cmd.index("-i")] = ["-ss", f"{index / self.fps:.6f}"]
+        cmd[-4:-4] = ["-frames:v", "1"]
+        result = subprocess.run(cmd, capture_output=True, timeout=60)
+        size = self.width * self.height * 3
+        if len(result.stdout) < size:
+            return None
+        return np.frombuffer(result.stdout[:size], dtype=np.uint8).reshape(self.height, self.width, 3).copy()
+
     def __iter__(self) -> Iterator[np.ndarray]:
         if self._still is not None:
             self.frames_read = 1
@@ -158,9 +171,7 @@ class SourceFrames:
     of the stream (probe estimates can be a frame off) get the last decoded frame.
     """
 
-    def __init__(
-        self, reader: FrameReader, src_index: np.ndarray, spool_dir: str | Path | None = None
-    ) -> None:
+    def __init__(self, reader: FrameReader, src_index: np.ndarray, spool_dir: str | Path | None = None) -> None:
         self.reader = reader
         self.src_index = np.asarray(src_index, dtype=np.int64)
         self._iter = iter(reader)
@@ -175,9 +186,7 @@ class SourceFrames:
             self._slot = np.where(keep, np.cumsum(keep) - 1, -1)
             self._tmpdir = tempfile.mkdtemp(prefix="synthesis-frames-", dir=spool_dir)
             shape = (int(keep.sum()), reader.height, reader.width, 3)
-            self._spool = np.memmap(
-                os.path.join(self._tmpdir, "frames.u8"), dtype=np.uint8, mode="w+", shape=shape
-            )
+            self._spool = np.memmap(os.path.join(self._tmpdir, "frames.u8"), dtype=np.uint8, mode="w+", shape=shape)
 
     @property
     def spooled_frames(self) -> int:
@@ -264,9 +273,7 @@ class FrameWriter:
         cmd = self._command(audio_path, crf, preset, encoder, duration, sample_aspect)
         self.out_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         except FileNotFoundError as exc:
             raise EngineFailure("ffmpeg is not installed on this server.") from exc
         self._tail = _StderrTail(self._proc.stderr)
@@ -330,9 +337,7 @@ class FrameWriter:
     def write(self, frame: np.ndarray) -> None:
         """Append one BGR uint8 frame of exactly height x width."""
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
-            raise ValueError(
-                f"frame {frame.shape} {frame.dtype} does not match {self.height}x{self.width}x3 uint8"
-            )
+            raise ValueError(f"frame {frame.shape} {frame.dtype} does not match {self.height}x{self.width}x3 uint8")
         try:
             self._proc.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
         except (BrokenPipeError, OSError) as exc:

@@ -40,6 +40,8 @@ UPPER_SHARE = 0.22
 SEAM = 0.4
 #: thickness of the closed lip line, face heights
 LIP_LINE = 0.003
+#: share of the lip thickness lost at open=1 (lips stretch a little, they do not shrink)
+LIP_THIN = 0.08
 
 
 def _tps_kernel(d2: np.ndarray) -> np.ndarray:
@@ -122,7 +124,7 @@ def _targets(lm: np.ndarray, g: _Geometry, open_: float, spread: float, round_: 
     # survives along the seam when the warp closes an open source mouth
     thick_u = np.clip((lm[INNER_UP] - lm[OUTER_UP]) @ ey, 0, None)
     thick_l = np.clip((lm[OUTER_LO] - lm[INNER_LO]) @ ey, 0, None)
-    bite = lambda t: np.clip(0.15 * t, 0.5, 0.012 * fh)[:, None] * ey  # noqa: E731
+    bite = lambda t: np.clip(0.25 * t, 0.5, 0.012 * fh)[:, None] * ey  # noqa: E731
     up_src, lo_src = lm[INNER_UP] - bite(thick_u), lm[INNER_LO] + bite(thick_l)
     iu = g.seam - (UPPER_SHARE * gap * profile + line / 2)[:, None] * ey + hshift
     il = g.seam + ((1 - UPPER_SHARE) * gap * profile + line / 2)[:, None] * ey + hshift
@@ -131,10 +133,12 @@ def _targets(lm: np.ndarray, g: _Geometry, open_: float, spread: float, round_: 
     iu[0], il[0] = corner_l[0], corner_l[0]
     iu[-1], il[-1] = corner_r[0], corner_r[0]
 
-    d_iu = iu - up_src
     d_il = il - lo_src
-    ou = lm[OUTER_UP] + 0.55 * d_iu
-    ol = lm[OUTER_LO] + 0.92 * d_il
+    # the lips keep their thickness (the vermilion band) when they part: the outer contour follows the
+    # moved inner contour at the source's inner->outer offset, thinning only slightly when stretched wide
+    keep = 1.0 - LIP_THIN * open_
+    ou = iu + (lm[OUTER_UP] - lm[INNER_UP]) * keep
+    ol = il + (lm[OUTER_LO] - lm[INNER_LO]) * keep
     ou[0], ol[0], ou[-1], ol[-1] = corner_l[1], corner_l[1], corner_r[1], corner_r[1]
 
     jaw_d = float(d_il[5] @ ey)  # how far the lower lip moves along the face axis
@@ -183,8 +187,11 @@ class MouthWarper:
         self.feather = feather
 
     def render(self, frame: np.ndarray, lm: np.ndarray, open_: float, spread: float = 0.0,
-               round_: float = 0.0, geometry: _Geometry | None = None) -> np.ndarray:
-        """A new frame whose mouth has the target shape; pixels outside the lower-face ROI are untouched."""
+               round_: float = 0.0, geometry: _Geometry | None = None, style: _Style | None = None) -> np.ndarray:
+        """A new frame whose mouth has the target shape; pixels outside the lower-face ROI are untouched.
+
+        style: interior colours and teeth (the backend keeps them steady over a video); default: this frame's
+        own colours with synthesised teeth."""
         lm = np.asarray(lm, np.float32)
         g = geometry or _geometry(lm)
         if g.fh < 20:
@@ -227,7 +234,7 @@ class MouthWarper:
         map_y = ly + (uy - ly) * sel + (by + np.float32(y0))
         warped = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-        self._paint_interior(warped, frame, lm, g, iu, il, off, open_)
+        self._paint_interior(warped, frame, lm, g, iu, il, off, open_, style)
         return blend.paste(frame, warped, roi)
 
     def _base_grid(self, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
@@ -262,12 +269,16 @@ class MouthWarper:
         return hard + (soft - hard) * t
 
     def _paint_interior(self, roi_img: np.ndarray, frame: np.ndarray, lm, g: _Geometry, iu, il,
-                        off: np.ndarray, open_: float) -> None:
-        """Dark red-brown cavity inside the target inner lips, upper teeth when open wide (in place)."""
+                        off: np.ndarray, open_: float, style: _Style | None = None) -> None:
+        """Mouth interior inside the target inner lips (in place): a cavity darkest at the back, warmer
+        (tongue) towards the lower lip, upper teeth under the upper lip (the source's own teeth texture when a
+        reference was captured, else synthesised), lower teeth tips on a wide opening; 1-2 px soft edges."""
+        style = style or _Style(_palette(frame, lm), None, 0.0)
         h, w = roi_img.shape[:2]
         poly = np.vstack([iu, il[::-1]]) - off
-        gap = float(np.max((il - iu) @ g.ey))
-        if gap < 0.5:
+        gaps = (il - iu) @ g.ey
+        gmax = float(np.max(gaps))
+        if gmax < 0.5:
             return
         x0, y0 = np.floor(poly.min(0)).astype(int) - 3
         x1, y1 = np.ceil(poly.max(0)).astype(int) + 4
@@ -277,44 +288,243 @@ class MouthWarper:
         sub_off = np.array([x0, y0], np.float32)
         cav = np.zeros((y1 - y0, x1 - x0), np.float32)
         cv2.fillPoly(cav, [np.round((poly - sub_off) * 16).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=4)
-        cav = cv2.GaussianBlur(cav, (0, 0), 0.6)
-        # depth: darker away from the lips
-        depth = cv2.GaussianBlur(cav, (0, 0), max(0.8, gap * 0.35))
-        lips = _lip_colour(frame, lm)
-        # a closed mouth shows only a soft crease of darker lip, an open one a dark edge
-        edge = lips * float(np.interp(gap, [1.0, 4.0], [0.68, 0.5]))
-        # back of the mouth: dark, a little of the lips' red, never pure black
-        deep = lips * 0.16 + np.array([12, 12, 20], np.float32)
-        d = np.clip((depth - 0.25) / 0.6, 0, 1)[..., None] * float(np.clip((gap - 1.0) / 3.0, 0, 1))
-        colour = edge + (deep - edge) * d
+        cav = cv2.GaussianBlur(cav, (0, 0), 0.55)  # anti-aliased inner-lip edge, ~1.5 px
 
-        teeth_alpha = float(np.clip((gap / g.fh - 0.02) / 0.04, 0, 0.9))
-        if teeth_alpha > 0:
-            th = min(0.38 * gap, 0.032 * g.fh)
-            band = np.vstack([iu, (iu + th * g.ey)[::-1]]) - off - sub_off
-            tmask = np.zeros_like(cav)
-            cv2.fillPoly(tmask, [np.round(band * 16).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=4)
-            tmask = cv2.GaussianBlur(tmask, (0, 0), max(0.7, th * 0.15))
-            # fade towards the mouth corners and keep inside the cavity
-            cx = ((iu[0] + iu[-1]) / 2 - off - sub_off)
-            half = max(float(abs((iu[-1] - iu[0]) @ g.ex)) / 2, 1.0)
-            xs = np.arange(x1 - x0, dtype=np.float32)[None, :]
-            ys = np.arange(y1 - y0, dtype=np.float32)[:, None]
-            u = ((xs - cx[0]) * g.ex[0] + (ys - cx[1]) * g.ex[1]) / half
-            fade = np.clip((0.8 - np.abs(u)) / 0.35, 0, 1)
-            tmask *= fade * teeth_alpha
-            # tooth colour follows the scene's white balance: mostly neutral, a quarter of the skin tint
-            skin = np.median(frame[_sample(lm, [50, 280, 18, 200, 205, 425], frame.shape)].astype(np.float32), 0)
-            lum = float(skin.mean()) + 1e-3
-            tint = 0.75 + 0.25 * skin / lum
-            tooth = tint * min(232.0, lum * 1.12 + 28) * np.array([0.97, 1.0, 1.0], np.float32)
-            # shade: lit under the lip, darker towards the biting edge and the corners
-            top = iu[5] - off - sub_off
-            v = ((xs - top[0]) * g.ey[0] + (ys - top[1]) * g.ey[1]) / max(th, 1.0)
-            shade = np.clip(1.0 - 0.25 * v - 0.25 * np.abs(u), 0.6, 1.0)[..., None]
-            colour = colour + (tooth * shade - colour) * tmask[..., None]
+        # mouth coordinates of every pixel: s across (px from the mouth centre), dy below the target upper
+        # inner lip, gap = local inner-lip distance, v = dy / gap (0 at the upper lip, 1 at the lower lip)
+        fh = g.fh
+        c0 = (lm[61] + lm[291]) / 2 - off - sub_off
+        half = max(float(abs((lm[291] - lm[61]) @ g.ex)) / 2, 1.0)
+        xs = np.arange(x1 - x0, dtype=np.float32)[None, :] - c0[0]
+        ys = np.arange(y1 - y0, dtype=np.float32)[:, None] - c0[1]
+        s = xs * g.ex[0] + ys * g.ex[1]
+        t = xs * g.ey[0] + ys * g.ey[1]
+        pu, pl = iu - off - sub_off - c0, il - off - sub_off - c0
+        su, sl = np.maximum.accumulate(pu @ g.ex), np.maximum.accumulate(pl @ g.ex)
+        top = np.interp(s.ravel(), su, pu @ g.ey).reshape(s.shape).astype(np.float32)
+        bot = np.interp(s.ravel(), sl, pl @ g.ey).reshape(s.shape).astype(np.float32)
+        gap = np.maximum(bot - top, 0.5)
+        dy = t - top
+        v = np.clip(dy / gap, 0, 1)
+        u = s / half
+        au = np.abs(u)
+
+        lips, skin = style.palette.lips, style.palette.skin
+        open_amt = float(np.clip((gmax - 1.5) / 4.0, 0, 1))  # 0: a closed crease, 1: a real opening
+        # back of the mouth: very dark red-brown, never black; darkest at the centre, a little lighter at
+        # the sides and under the lips' inner surface
+        deep = lips * np.array([0.07, 0.07, 0.1], np.float32) + np.array([4, 4, 8], np.float32)
+        back = 1.0 + 0.9 * au**2
+        # tongue: dark red rising from the lower lip, its top edge curving up at the sides
+        tongue = lips * np.array([0.26, 0.28, 0.46], np.float32) + skin * 0.02
+        vt = 0.62 - 0.12 * np.clip(gmax / (0.06 * fh), 0, 1) + 0.25 * au**2
+        wt = np.clip((v - vt) / 0.3 + 0.5, 0, 1) * float(np.clip((gmax - 3) / 6.0, 0, 1))
+        colour = (deep * back[..., None]) + (tongue - deep) * wt[..., None]
+        colour = colour * (0.8 + 0.25 * v)[..., None]  # shadow of the upper lip, light on the tongue
+        # a closed or nearly closed mouth is a soft crease of darkened lip
+        crease = lips * (np.array([0.0, 0.0, 0.06], np.float32) + float(np.interp(gmax, [1.0, 4.0], [0.68, 0.5])))
+        colour = crease + (colour - crease) * open_amt
+
+        # teeth, premultiplied: synthesised band, the captured real texture, or a mix while it fades in
+        tcol, ta = None, None
+        if open_amt > 0:
+            tcol, ta = _synthetic_teeth(u, s, dy, fh, half, style.palette, style.teeth)
+            if style.teeth is not None and style.teeth_weight > 0:
+                rcol, ra = style.teeth.sample(u, dy / fh, style.palette.lum)
+                # synthesised teeth continue the row where the captured ones do not reach (the corners)
+                fill = (1 - np.interp(u, REF_U, style.teeth.cover)).astype(np.float32)
+                rcol, ra = rcol + tcol * fill[..., None], ra + ta * fill
+                k = style.teeth_weight
+                tcol, ta = tcol + (rcol - tcol) * k, ta + (ra - ta) * k
+            lcol, la = _lower_teeth(u, s, bot - t, gmax, fh, half, style.palette, style.teeth)
+            tcol, ta = tcol * (1 - la[..., None]) + lcol, ta * (1 - la) + la
+            # upper lip's shadow on the teeth, teeth only once the lips have really parted
+            tshade = (1.0 - 0.2 * np.exp(-np.maximum(dy, 0) / 1.0))[..., None]
+            tcol, ta = tcol * tshade * open_amt, ta * open_amt
+            colour = colour * (1 - ta[..., None]) + tcol
+        # wet inner-lip rim: lip red darkening into the mouth over ~2 px along the whole edge
+        rim = cv2.GaussianBlur(cav, (0, 0), float(np.clip(0.05 * gmax, 0.6, 1.2)))
+        rim = np.clip((1.0 - rim) / 0.6, 0, 1) * (1 - 0.8 * (ta if ta is not None else 0))
+        wet = lips * np.array([0.5, 0.5, 0.62], np.float32)
+        colour = colour + (wet - colour) * (rim * 0.6 * open_amt)[..., None]
+
         region = roi_img[y0:y1, x0:x1].astype(np.float32)
         roi_img[y0:y1, x0:x1] = np.clip(region + (colour - region) * cav[..., None], 0, 255).astype(np.uint8)
+
+
+@dataclass
+class _Palette:
+    """Colours of one frame the interior is tinted from: lip red, skin, skin luminance."""
+
+    lips: np.ndarray
+    skin: np.ndarray
+    lum: float
+
+    def mix(self, other: _Palette, k: float) -> _Palette:
+        return _Palette(self.lips + (other.lips - self.lips) * k, self.skin + (other.skin - self.skin) * k,
+                        self.lum + (other.lum - self.lum) * k)
+
+
+def _palette(frame: np.ndarray, lm: np.ndarray) -> _Palette:
+    skin = np.median(frame[_sample(lm, SKIN_POINTS, frame.shape)].astype(np.float32), 0)
+    return _Palette(_lip_colour(frame, lm), skin, max(float(skin @ LUMA), 1.0))
+
+
+#: BGR luma weights
+LUMA = np.array([0.114, 0.587, 0.299], np.float32)
+SKIN_POINTS = [50, 280, 205, 425, 36, 266, 101, 330]
+#: tooth boundaries across the mouth, in mouth half-widths (foreshortened along the dental arch)
+UPPER_TEETH_EDGES = np.array([0.0, 0.3, 0.52, 0.7, 0.84, 0.95], np.float32)
+LOWER_TEETH_EDGES = np.array([0.0, 0.2, 0.39, 0.56, 0.72], np.float32)
+#: visible length of the upper incisors, face heights
+TOOTH_LEN = 0.042
+
+
+def _tooth_colour(pal: _Palette, teeth: _TeethRef | None) -> np.ndarray:
+    """Off-white taking the scene's tint (never a neutral grey), or the captured teeth's own colour."""
+    if teeth is not None:
+        return teeth.colour * pal.lum
+    tint = pal.skin / max(float(pal.skin.mean()), 1.0)
+    ivory = np.array([0.94, 1.0, 1.04], np.float32)
+    return (0.82 * ivory + 0.18 * tint) * float(np.clip(pal.lum * 0.98 + 22, 60, 232))
+
+
+def _gaps(s: np.ndarray, half: float, edges: np.ndarray) -> np.ndarray:
+    """Distance in px from each pixel to the nearest boundary between two teeth."""
+    a = np.abs(s)
+    d = np.abs(a - edges[0] * half)
+    for e in edges[1:]:
+        d = np.minimum(d, np.abs(a - e * half))
+    return d
+
+
+def _synthetic_teeth(u, s, dy, fh, half, pal: _Palette, teeth: _TeethRef | None):
+    """Upper teeth row hanging under the upper lip: per-tooth gaps, rounded incisal edges, gum line,
+    darker towards the mouth corners. Returns premultiplied colour and alpha."""
+    au = np.abs(u)
+    length = TOOTH_LEN * fh * (1 - 0.35 * au**2)
+    dgap = _gaps(s, half, UPPER_TEETH_EDGES)
+    width = 0.16 * half
+    # each tooth is a little shorter at its corners: a scalloped biting edge
+    length = length * (1 - 0.18 * np.exp(-(dgap / (0.35 * width)) ** 2))
+    alpha = np.clip((length - dy) / 1.2 + 0.5, 0, 1) * (dy > -1.0)
+    alpha *= np.clip((0.92 - au) / 0.2, 0, 1)
+    base = _tooth_colour(pal, teeth)
+    shade = 1.0 - 0.55 * np.clip((au - 0.4) / 0.5, 0, 1) - 0.08 * np.clip(dy / np.maximum(length, 1), 0, 1)
+    shade = shade * (1 - 0.13 * np.exp(-(dgap / 0.55) ** 2))  # the faint line between two teeth
+    col = base * shade[..., None]
+    gum = np.exp(-np.maximum(dy, 0) / max(0.08 * TOOTH_LEN * fh, 0.5))[..., None]
+    col = col + (pal.lips * 0.7 - col) * gum * 0.45
+    return col * alpha[..., None], alpha
+
+
+def _lower_teeth(u, s, above, gmax, fh, half, pal: _Palette, teeth: _TeethRef | None):
+    """Tips of the lower incisors above the lower lip, only on a wide opening (premultiplied)."""
+    amount = 0.45 * float(np.clip((gmax / fh - 0.075) / 0.02, 0, 1))
+    if amount <= 0:
+        z = np.zeros_like(u)
+        return z[..., None] * np.zeros(3, np.float32), z
+    au = np.abs(u)
+    length = 0.011 * fh * (1 - 0.8 * au**2)
+    dgap = _gaps(s, half, LOWER_TEETH_EDGES)
+    alpha = np.clip((length - above) / 1.2 + 0.5, 0, 1) * np.clip((0.5 - au) / 0.2, 0, 1) * amount
+    shade = (0.78 - 0.25 * np.clip(au / 0.75, 0, 1)) * (1 - 0.16 * np.exp(-(dgap / 0.55) ** 2))
+    return _tooth_colour(pal, teeth) * (shade * alpha)[..., None], alpha
+
+
+#: reference teeth patch: rows = depth below the upper inner lip (0..REF_DEPTH face heights), cols = -1..1
+REF_ROWS, REF_COLS, REF_DEPTH = 48, 96, 0.09
+#: a reference must show at least this length of upper teeth (face heights): no slivers of incisal edge
+REF_MIN_LEN = 0.022
+REF_U = np.linspace(-1, 1, REF_COLS, dtype=np.float32)
+
+
+@dataclass
+class _TeethRef:
+    """The source's own upper teeth, normalised to the lip geometry: premultiplied BGR relative to the skin
+    luminance of the reference frame, plus opacity."""
+
+    pm: np.ndarray  # (REF_ROWS, REF_COLS, 4) float32: B, G, R premultiplied (/ skin luminance), alpha
+    colour: np.ndarray  # (3,) mean tooth colour / skin luminance
+    score: float = 0.0  # visible tooth area, face heights x mouth half-widths
+    cover: np.ndarray | None = None  # (REF_COLS,) how much of each column holds teeth
+    source: int = -1
+
+    def sample(self, u: np.ndarray, depth: np.ndarray, lum: float) -> tuple[np.ndarray, np.ndarray]:
+        mx = ((u + 1) * (0.5 * (REF_COLS - 1))).astype(np.float32)
+        my = (depth * ((REF_ROWS - 1) / REF_DEPTH)).astype(np.float32)
+        out = cv2.remap(self.pm, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return out[..., :3] * lum, out[..., 3]
+
+
+def _smoothstep(x: np.ndarray, a: float, b: float) -> np.ndarray:
+    t = np.clip((x - a) / (b - a), 0, 1)
+    return t * t * (3 - 2 * t)
+
+
+def extract_teeth(frame: np.ndarray, lm: np.ndarray, g: _Geometry | None = None) -> _TeethRef | None:
+    """The upper teeth visible between the source's inner lips, or None when none are clearly visible."""
+    lm = np.asarray(lm, np.float32)
+    g = g or _geometry(lm)
+    pal = _palette(frame, lm)
+    c0 = (lm[61] + lm[291]) / 2
+    half = max(float(abs((lm[291] - lm[61]) @ g.ex)) / 2, 1.0)
+    pu, pl = lm[INNER_UP] - c0, lm[INNER_LO] - c0
+    su, sl = np.maximum.accumulate(pu @ g.ex), np.maximum.accumulate(pl @ g.ex)
+    cols = np.linspace(-1, 1, REF_COLS, dtype=np.float32) * half
+    top = np.interp(cols, su, pu @ g.ey).astype(np.float32)
+    bot = np.interp(cols, sl, pl @ g.ey).astype(np.float32)
+    inside_x = (cols > su[0]) & (cols < su[-1])
+
+    def grab(start: np.ndarray):
+        depth = np.linspace(0, REF_DEPTH * g.fh, REF_ROWS, dtype=np.float32)[:, None]
+        tt = start[None, :] + depth
+        pts = c0 + cols[None, :, None] * g.ex + tt[..., None] * g.ey
+        patch = cv2.remap(frame, pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32), cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        lum = patch @ LUMA
+        red = (patch[..., 2] - patch[..., 1]) / (lum + 1)
+        a = _smoothstep(lum, 0.5 * pal.lum, 0.8 * pal.lum) * (1 - _smoothstep(red, 0.12, 0.3))
+        a *= ((tt < bot[None, :] - 0.7) & inside_x[None, :])
+        # keep the first bright run from the top of each column: the upper teeth, not the lower ones
+        on = a > 0.5
+        started = np.maximum.accumulate(on, axis=0)
+        ended = np.maximum.accumulate(started & (a < 0.2), axis=0)
+        return patch, a * ~ended, on
+
+    _, a, on = grab(top)
+    central = np.abs(cols) < 0.45 * half
+    has = on.any(0)
+    if has[central].mean() < 0.6:
+        return None
+    # teeth start right under the lip: drop the band of lip/shadow the landmarks leave above them
+    first = np.where(has, on.argmax(0), 0).astype(np.float32)
+    first = float(np.median(first[has & central])) * REF_DEPTH * g.fh / (REF_ROWS - 1)
+    patch, a, on = grab(top + max(first - 1.0, 0.0))
+    # columns whose bright run starts well below the others hold something else (tongue, a lower tooth)
+    late = on.argmax(0) > 0.02 * (REF_ROWS - 1) / REF_DEPTH + float(np.median(on.argmax(0)[on.any(0) & central]))
+    a[:, late] = 0
+    # close narrow vertical gaps (a dark interdental line must not become a missing tooth)
+    a = cv2.morphologyEx(a.astype(np.float32), cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8))
+    length = (a[:, central] > 0.5).sum(0) * REF_DEPTH / (REF_ROWS - 1)
+    if float(np.median(length)) < REF_MIN_LEN:
+        return None
+    # nothing deeper than the incisors' own length (a bright tongue or lower tooth joined at a side)
+    depth_ok = np.arange(REF_ROWS)[:, None] * (REF_DEPTH / (REF_ROWS - 1)) <= 1.25 * float(np.median(length)) + 0.004
+    a = cv2.GaussianBlur((a * depth_ok).astype(np.float32), (0, 0), 0.6)
+    sel = a > 0.6
+    colour = patch[sel].mean(0) / pal.lum
+    pm = np.dstack([patch * a[..., None] / pal.lum, a]).astype(np.float32)
+    score = float(a.sum()) * (REF_DEPTH / (REF_ROWS - 1)) * (2.0 / (REF_COLS - 1))
+    cover = _smoothstep(cv2.GaussianBlur(a.max(0)[None, :], (0, 0), 2.0)[0], 0.2, 0.7)
+    return _TeethRef(pm, colour.astype(np.float32), score, cover.astype(np.float32))
+
+
+@dataclass
+class _Style:
+    palette: _Palette
+    teeth: _TeethRef | None
+    teeth_weight: float
 
 
 def _sample(lm: np.ndarray, idx: list[int], shape) -> tuple[np.ndarray, np.ndarray]:
@@ -341,8 +551,26 @@ def _curves_for(audio, fps: float, n_out: int) -> MouthCurves:
     return mouth_curves(audio.samples, fps, n_out, vad=vad)
 
 
+#: a source frame can give the teeth reference when its inner-lip gap is at least this share of the clip's widest
+REF_GAP_SHARE = 0.6
+#: source frames at most examined for teeth per video (each look costs ~1 ms)
+MAX_REF_TRIES = 40
+#: a later candidate replaces the teeth reference when it shows this much more tooth area
+REF_UPGRADE = 1.3
+#: output frames over which a newly captured teeth texture fades in (no pop)
+TEETH_FADE = 8
+#: per output frame weight of the newest frame in the running interior palette (no colour flicker)
+PALETTE_RATE = 0.15
+
+
 class WarpBackend(MouthBackend):
-    """Audio-driven landmark warp; the default because it needs no model weights."""
+    """Audio-driven landmark warp; the default because it needs no model weights.
+
+    Teeth: begin() ranks the source frames by inner-lip gap (the landmarks are all it has); the first candidate
+    that render() then sees with bright teeth between the lips becomes the teeth reference for the whole video
+    and fades in over TEETH_FADE frames; until then, or when the source never shows teeth, teeth are
+    synthesised. A caller that can read the source early may hand that frame to set_reference_frame().
+    """
 
     name = "warp"
     batch_size = 16
@@ -352,6 +580,18 @@ class WarpBackend(MouthBackend):
         self.curves: MouthCurves | None = None
         self.track: FaceTrack | None = None
         self._geo: dict[int, _Geometry] = {}
+        self._reset()
+
+    def _reset(self) -> None:
+        self.reference_candidates: np.ndarray = np.zeros(0, np.int64)
+        self.teeth: _TeethRef | None = None
+        self._tried: set[int] = set()
+        self._candidate_set: set[int] = set()
+        self._teeth_age = 0
+        self._old_teeth: _TeethRef | None = None
+        self._n_rendered = 0
+        self._palette: _Palette | None = None
+        self._pal_cache: dict[int, _Palette] = {}
 
     def begin(self, audio, track: FaceTrack, fps: float, n_out: int) -> None:
         self.begin_with_curves(track, _curves_for(audio, fps, n_out))
@@ -360,6 +600,28 @@ class WarpBackend(MouthBackend):
         """Start a video with explicit curves (tests, previews, other curve sources)."""
         self.track, self.curves = track, curves
         self._geo = {}
+        self._reset()
+        gap = np.nan_to_num(track.mouth_opening(), nan=0.0)
+        ok = track.present & track.detected & (gap > 0.015)
+        if ok.any():
+            ok &= gap >= REF_GAP_SHARE * float(gap[ok].max())
+            order = np.argsort(-gap[ok], kind="stable")
+            self.reference_candidates = np.flatnonzero(ok)[order]
+        self._candidate_set = set(self.reference_candidates.tolist())
+
+    @property
+    def reference_index(self) -> int:
+        """The source frame most likely to show the teeth (-1: none opens its mouth)."""
+        return int(self.reference_candidates[0]) if self.reference_candidates.size else -1
+
+    def set_reference_frame(self, frame: np.ndarray, src: int) -> bool:
+        """Capture the teeth texture from source frame `src` now; True when it shows teeth."""
+        assert self.track is not None, "begin() first"
+        self._tried.add(int(src))
+        ref = extract_teeth(frame, self.track.landmarks[src], self._geometry(src))
+        if ref is not None and (self.teeth is None or ref.score > self.teeth.score):
+            self._take(ref, src)
+        return ref is not None
 
     def _geometry(self, src: int) -> _Geometry:
         g = self._geo.get(src)
@@ -367,6 +629,37 @@ class WarpBackend(MouthBackend):
             assert self.track is not None
             g = self._geo[src] = _geometry(self.track.landmarks[src])
         return g
+
+    def _style(self, frame: np.ndarray, src: int) -> _Style:
+        assert self.track is not None
+        if src not in self._tried and len(self._tried) < MAX_REF_TRIES and src in self._candidate_set:
+            self._tried.add(src)
+            ref = extract_teeth(frame, self.track.landmarks[src], self._geometry(src))
+            if ref is not None and (self.teeth is None or ref.score > REF_UPGRADE * self.teeth.score):
+                self._take(ref, src)
+        pal = self._pal_cache.get(src)
+        if pal is None:
+            pal = self._pal_cache[src] = _palette(frame, self.track.landmarks[src])
+        self._palette = pal if self._palette is None else self._palette.mix(pal, PALETTE_RATE)
+        self._n_rendered += 1
+        teeth = self.teeth
+        if teeth is not None and self._teeth_age < TEETH_FADE:
+            # a better reference found mid-video: cross-fade from the previous teeth, never pop
+            self._teeth_age += 1
+            k = self._teeth_age / TEETH_FADE
+            if self._old_teeth is None:
+                return _Style(self._palette, teeth, k)
+            old = self._old_teeth
+            teeth = _TeethRef(old.pm + (teeth.pm - old.pm) * k, old.colour + (teeth.colour - old.colour) * k,
+                              teeth.score, old.cover + (teeth.cover - old.cover) * k)
+        return _Style(self._palette, teeth, 1.0 if teeth is not None else 0.0)
+
+    def _take(self, ref: _TeethRef, src: int) -> None:
+        ref.source = int(src)
+        self._old_teeth = self.teeth
+        self.teeth = ref
+        # at the start of a video nothing has been shown yet: no fade needed
+        self._teeth_age = TEETH_FADE if self._n_rendered == 0 else 0
 
     def render(self, batch: FrameBatch) -> list[np.ndarray]:
         assert self.track is not None and self.curves is not None, "begin() first"
@@ -382,8 +675,9 @@ class WarpBackend(MouthBackend):
             spread = float(self.curves.spread[k]) if n else 0.0
             round_ = float(self.curves.round[k]) if n else 0.0
             out.append(self.warper.render(frame, self.track.landmarks[s], opening, spread, round_,
-                                          self._geometry(s)))
+                                          self._geometry(s), self._style(frame, s)))
         return out
 
     def close(self) -> None:
         self.curves, self.track, self._geo = None, None, {}
+        self._reset()

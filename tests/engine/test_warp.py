@@ -10,7 +10,7 @@ from synthesis import blend
 from synthesis.articulation import MouthCurves
 from synthesis.audio import analyse_audio
 from synthesis.backends.base import FrameBatch
-from synthesis.backends.warp import INNER_LO, INNER_UP, MouthWarper, WarpBackend
+from synthesis.backends.warp import INNER_LO, INNER_UP, MouthWarper, WarpBackend, _geometry, _targets, extract_teeth
 from synthesis.facetrack import FaceTrack, _Detector, analyse_frames, analyse_image, analyse_video, mouth_opening
 from synthesis.probe import probe_media
 from synthesis.quality import CLOSED_BELOW, sync_score
@@ -176,3 +176,62 @@ def test_source_mouth_motion_is_neutralised(presenter, silent_wav):
     assert np.isfinite(out_open).mean() > 0.95
     assert np.nanmax(out_open) < CLOSED_BELOW, out_open
     assert np.nanstd(out_open) < 0.3 * np.nanstd(src_open)
+
+
+def test_teeth_texture_comes_from_the_source_when_it_shows_teeth(presenter, speech):
+    frames, track = presenter
+    ref = extract_teeth(frames[0], track.landmarks[0])  # the astronaut smiles with her teeth
+    assert ref is not None and ref.score > 0
+    backend = WarpBackend()
+    backend.begin(speech, track, FPS, 16)
+    assert backend.reference_index >= 0
+    backend.render(FrameBatch(frames[:16], np.arange(16), np.arange(16)))
+    assert backend.teeth is not None and 0 <= backend.teeth.source < 16
+
+
+def _teeth_and_deep(out):
+    pts = _Detector(static=True).detect(out)
+    up, lo = pts[INNER_UP[5]], pts[INNER_LO[5]]
+    gap = lo[1] - up[1]
+    teeth = out[int(up[1] + 0.1 * gap): int(up[1] + 0.3 * gap) + 1, int(up[0]) - 3: int(up[0]) + 4]
+    return teeth.reshape(-1, 3).astype(float).mean(0), gap
+
+
+def test_synthesised_teeth_are_tinted_not_grey_when_the_source_hides_them(presenter):
+    frames, track = presenter
+    closed = MouthWarper().render(frames[0], track.landmarks[0], 0.0)  # a source that never shows teeth
+    lm = analyse_frames([closed], FPS).landmarks[0]
+    assert extract_teeth(closed, lm) is None
+    out = MouthWarper().render(closed, lm, 1.0)
+    teeth, gap = _teeth_and_deep(out)
+    assert gap > 8
+    assert teeth.mean() > 120  # light
+    assert teeth[2] - teeth[0] > 4  # warm off-white from the scene, never a neutral grey
+
+
+def test_interior_is_stable_over_time(presenter):
+    frames, track = presenter
+    n = 24
+    ones = np.ones(n, np.float32)
+    backend = WarpBackend()
+    backend.begin_with_curves(track, MouthCurves(0.8 * ones, 0 * ones, 0 * ones, ones))
+    out = backend.render(FrameBatch([frames[0]] * n, np.arange(n), np.zeros(n, np.int64)))
+    lm = track.landmarks[0]
+    x0, y0 = np.floor(lm[[61, 0]].min(0) - 10).astype(int)
+    x1, y1 = np.ceil(lm[[291, 17]].max(0) + 20).astype(int)
+    diffs = [np.abs(out[i][y0:y1, x0:x1].astype(int) - out[i - 1][y0:y1, x0:x1].astype(int)).max()
+             for i in range(1, n)]
+    assert max(diffs) <= 2, diffs  # same source frame and shape: no flicker in teeth or cavity
+
+
+def test_lips_keep_their_thickness_when_opening(presenter):
+    _, track = presenter
+    lm = track.landmarks[0]
+    g = _geometry(lm)
+    up_s, up_d, lo_s, lo_d, *_ = _targets(lm, g, 1.0, 0.0, 0.0)
+    n = len(INNER_UP) - 2  # rows of the inner, then outer, contours (corners excluded)
+    src_up = (up_s[:n] - up_s[n:2 * n]) @ g.ey
+    dst_up = (up_d[:n] - up_d[n:2 * n]) @ g.ey
+    src_lo = (lo_s[n:2 * n] - lo_s[:n]) @ g.ey
+    dst_lo = (lo_d[n:2 * n] - lo_d[:n]) @ g.ey
+    assert np.median(dst_up / src_up) > 0.9 and np.median(dst_lo / src_lo) > 0.9
