@@ -14,6 +14,8 @@ from django.db import close_old_connections
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from portal.queues import GPU
+
 logger = logging.getLogger(__name__)
 
 
@@ -24,6 +26,18 @@ class PortalWorker(SimpleWorker):
         # command line's --serializer default says.
         kwargs["serializer"] = JSONSerializer
         super().__init__(*args, **kwargs)
+        if GPU in self.queue_names():
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Import the engine and build the default backend before the first item, not during it."""
+        from jobs import engine
+        from synthesis import pipeline  # noqa: F401  (heavy imports: OpenCV, MediaPipe, NumPy)
+
+        try:
+            engine.backend_for(settings.DEFAULT_SYNTHESIS_BACKEND)
+        except Exception:  # a missing checkpoint is reported per item, with its reason
+            logger.exception("could not preload the %s backend", settings.DEFAULT_SYNTHESIS_BACKEND)
 
     @property
     def dequeue_timeout(self) -> int:

@@ -36,10 +36,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_rq",
     "accounts",
     "media_library",
     "jobs",
+    "portal",  # templatetags (portal_ui) and static files (portal/app.css, app.js)
 ]
 
 MIDDLEWARE = [
@@ -159,6 +163,11 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Audit trail: kept forever unless an operator sets a retention period (`manage.py prune_audit`).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=None)
+# Reverse proxies whose X-Forwarded-For is believed for the client IP (addresses or networks).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
 # --- Security. Production (DEBUG off) gets every hardening setting `check --deploy` asks for;
 # TLS terminates at the reverse proxy, which sets X-Forwarded-Proto.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -181,7 +190,41 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.exceptions.handle_exception",
+    "DEFAULT_THROTTLE_RATES": {  # per user, per scope (portal.api.throttles)
+        "upload": env("API_THROTTLE_UPLOAD", default="120/hour"),
+        "job_create": env("API_THROTTLE_JOB_CREATE", default="120/hour"),
+        "download": env("API_THROTTLE_DOWNLOAD", default="600/hour"),
+    },
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lip-sync portal API",
+    "DESCRIPTION": "Presenters, audio, batch jobs and downloads for integrations. Authenticate with "
+    "`Authorization: Token <key>` (create a key on the API tokens page).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",  # offline product: Swagger UI assets are served locally, never from a CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "MediaStatusEnum": "media_library.models.MediaStatus",
+        "BatchStatusEnum": "jobs.models.BatchStatus",
+        "ItemStatusEnum": "jobs.models.ItemStatus",
+        "DeliveryStatusEnum": "jobs.webhook_models.DeliveryStatus",
+    },
+}
+
+# --- Webhooks (jobs.webhooks): retries need workers started with --with-scheduler
+WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)
+WEBHOOK_RETRY_INTERVALS = env.list("WEBHOOK_RETRY_INTERVALS", cast=int, default=[10, 60, 300, 1800, 7200])
 
 # --- Product limits
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
@@ -196,6 +239,7 @@ JOB_HEARTBEAT_TIMEOUT_S = env.float("JOB_HEARTBEAT_TIMEOUT_S", default=60.0)
 JOB_LOST_GRACE_S = env.float("JOB_LOST_GRACE_S", default=30.0)  # a queued item's RQ job may be missing this long
 RECONCILE_INTERVAL_S = env.int("RECONCILE_INTERVAL_S", default=15)
 SYNTHESIS_DEVICE = env("SYNTHESIS_DEVICE", default="")  # cpu | cuda; empty = cuda when available
+DEFAULT_SYNTHESIS_BACKEND = env("DEFAULT_SYNTHESIS_BACKEND", default="warp")  # preloaded by GPU workers
 
 # --- Media library limits (nginx caps the request body too; Django re-checks every upload)
 MAX_VIDEO_UPLOAD_BYTES = env.int("MAX_VIDEO_UPLOAD_BYTES", default=2 * 1024**3)
