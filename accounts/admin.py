@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from accounts.models import ApiToken, Department, Membership
+from accounts.models import ApiToken, AuditAnchor, AuditEvent, Department, Membership
 
 
 class DepartmentScopedAdmin(admin.ModelAdmin):
@@ -41,3 +41,30 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ["read_only"]
     search_fields = ["user__username", "name", "key_hint"]
     readonly_fields = ["key_hash", "key_hint", "last_used_at"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Staff may read the audit trail here; nobody adds, changes or deletes it."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin, DepartmentScopedAdmin):
+    list_display = ["seq", "created_at", "actor_username", "department", "action", "object_type", "object_id",
+                    "object_repr", "ip"]
+    list_filter = ["action", "department"]
+    search_fields = ["actor_username", "object_repr", "object_id", "request_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(AuditAnchor)
+class AuditAnchorAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "pruned_through", "pruned_count", "created_at", "hash"]

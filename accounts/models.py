@@ -103,3 +103,7 @@ class ApiToken(models.Model):
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+# The audit trail's rows live in their own module; importing them here registers them with the app.
+from accounts.audit_models import AuditAnchor, AuditEvent  # noqa: E402, F401

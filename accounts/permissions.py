@@ -32,6 +32,7 @@ class Action(StrEnum):
     DOWNLOAD_OUTPUTS = "download_outputs"
     VIEW_AUDIT = "view_audit"
     MANAGE_MEMBERS = "manage_members"
+    MANAGE_INTEGRATIONS = "manage_integrations"  # webhooks and their delivery log
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -44,7 +45,9 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
 }
 
 #: actions that change something; auditors hold none of them
-MUTATING_ACTIONS = frozenset({Action.MANAGE_PRESENTERS, Action.MANAGE_AUDIO, Action.RUN_JOBS, Action.MANAGE_MEMBERS})
+MUTATING_ACTIONS = frozenset(
+    {Action.MANAGE_PRESENTERS, Action.MANAGE_AUDIO, Action.RUN_JOBS, Action.MANAGE_MEMBERS, Action.MANAGE_INTEGRATIONS}
+)
 
 
 def roles_allowed(action: Action) -> list[str]:

@@ -50,7 +50,12 @@ def check_size(size: int, kind: str, name: str) -> None:
     if size > limit:
         raise UploadRejected(
             _("%(name)s is %(size)s; the largest accepted %(kind)s file is %(limit)s.")
-            % {"name": name, "size": filesizeformat(size), "kind": kind, "limit": filesizeformat(limit)}
+            % {
+                "name": name,
+                "size": filesizeformat(size),
+                "kind": _("video") if kind == VIDEO else _("audio"),
+                "limit": filesizeformat(limit),
+            }
         )
 
 

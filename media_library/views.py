@@ -11,8 +11,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, can
@@ -25,8 +26,25 @@ from portal.queues import QueueUnavailable
 PAGE_SIZE = 24
 
 
+def wants_json(request) -> bool:
+    """The upload pages' script posts each file on its own (for per-file progress) and asks for JSON."""
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
 def queue_unavailable(request, exc: QueueUnavailable):
-    return render(request, "media_library/queue_unavailable.html", {"message": str(exc)}, status=503)
+    if wants_json(request):
+        return JsonResponse({"errors": [str(exc)]}, status=503)
+    return render(request, "503.html", {"message": str(exc)}, status=503)
+
+
+def _upload_answer(request, form, template: str, created: list | None = None, detail: str = ""):
+    """The answer to an upload POST: JSON for the page's script, a redirect or the form for plain posts."""
+    if wants_json(request) and request.method == "POST":
+        if form.errors:
+            return JsonResponse({"errors": [m for errors in form.errors.values() for m in errors]}, status=400)
+        rows = [{"id": o.pk, "title": o.title, "url": reverse(detail, args=[o.pk])} for o in created or []]
+        return JsonResponse({"created": rows, "redirect": rows[0]["url"] if len(rows) == 1 else ""}, status=201)
+    return render(request, template, {"form": form}, status=400 if form.errors else 200)
 
 
 def _require_create(request, action: Action) -> None:
@@ -71,6 +89,8 @@ def presenter_list(request):
             "tag": tag,
             "tags": tags,
             "archived": request.GET.get("archived") == "1",
+            "status": request.GET.get("status", ""),
+            "statuses": MediaStatus.choices,
             "can_manage": can(request.user, Action.MANAGE_PRESENTERS, request.department or None),
         },
     )
@@ -106,14 +126,16 @@ def presenter_upload(request):
                 return queue_unavailable(request, exc)
         for presenter in created:
             messages.success(request, _("%(title)s uploaded; it is being analysed.") % {"title": presenter.title})
+        for message in rejected:
+            form.add_error("files", message)
+        if wants_json(request):
+            return _upload_answer(request, form, "", created, "media_library:presenter_detail")
         if not rejected:
             return redirect(
                 "media_library:presenter_detail" if len(created) == 1 else "media_library:presenters",
                 *([created[0].pk] if len(created) == 1 else []),
             )
-        for message in rejected:
-            form.add_error("files", message)
-    return render(request, "media_library/presenter_upload.html", {"form": form}, status=400 if form.errors else 200)
+    return _upload_answer(request, form, "media_library/presenter_upload.html")
 
 
 @login_required
@@ -167,6 +189,8 @@ def audio_list(request):
             "page": page,
             "query": query,
             "archived": request.GET.get("archived") == "1",
+            "status": request.GET.get("status", ""),
+            "statuses": MediaStatus.choices,
             "can_manage": can(request.user, Action.MANAGE_AUDIO, request.department or None),
         },
     )
@@ -194,8 +218,10 @@ def audio_upload(request):
             return queue_unavailable(request, exc)
         else:
             messages.success(request, _("%(title)s uploaded; it is being analysed.") % {"title": track.title})
+            if wants_json(request):
+                return _upload_answer(request, form, "", [track], "media_library:audio_detail")
             return redirect("media_library:audio_detail", pk=track.pk)
-    return render(request, "media_library/audio_upload.html", {"form": form}, status=400 if form.errors else 200)
+    return _upload_answer(request, form, "media_library/audio_upload.html")
 
 
 @login_required

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 
 import django_rq
+from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 GPU = "gpu"
@@ -41,7 +42,10 @@ def enqueue(
 ) -> str:
     """Enqueue `func(*args, **kwargs)` on commit and return the RQ job id."""
     if not queue_is_available(queue_name):
-        raise QueueUnavailable(f"The job queue ({queue_name}) is unreachable; try again in a minute.")
+        raise QueueUnavailable(
+            _("The job queue (%(queue)s) is unreachable; nothing was saved. Try again in a minute.")
+            % {"queue": queue_name}
+        )
     job_id = job_id or uuid.uuid4().hex
     queue = django_rq.get_queue(queue_name)
     queue.enqueue(func, *args, job_id=job_id, job_timeout=job_timeout, retry=retry, **kwargs)

@@ -11,7 +11,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
+    path("audit/", include("accounts.audit_urls")),
     path("media/", include("media_library.urls")),
     path("jobs/", include("jobs.urls")),
+    path("api/", include("portal.api.urls")),
     path("", include("accounts.portal_urls")),
 ]
+
+handler403 = "portal.errors.permission_denied"

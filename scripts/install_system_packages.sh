@@ -2,7 +2,8 @@
 # Installs the Debian packages the project needs, when missing. As root it runs apt-get;
 # otherwise it prints the exact command and fails, so nothing is half set up.
 set -euo pipefail
-PACKAGES=(ffmpeg espeak-ng redis-server redis-tools sox)
+# chromium: the browser tests (tests/browser); gettext: compiling the zh-hans catalogue (make messages)
+PACKAGES=(ffmpeg espeak-ng redis-server redis-tools sox chromium gettext)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -2,10 +2,8 @@
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from accounts import audit
-from accounts.models import ApiToken
+from accounts.tokens import issue_token
 
 
 class Command(BaseCommand):
@@ -21,7 +19,5 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
-        with transaction.atomic():
-            token, key = ApiToken.issue(user, name=name, days=days or None, read_only=read_only)
-            audit.record("api_token.create", actor=user, obj=token, details={"via": "cli", "read_only": read_only})
+        _token, key = issue_token(user, name=name, days=days or None, read_only=read_only, via="cli")
         self.stdout.write(key)
