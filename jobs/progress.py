@@ -18,9 +18,10 @@ from jobs.models import ItemStatus, JobItem
 class ProgressWriter:
     """Engine progress callback + cancel check for one item, throttled to one DB round trip per second."""
 
-    def __init__(self, item_id: int, min_interval: float = 1.0) -> None:
+    def __init__(self, item_id: int, min_interval: float = 1.0, cancel_poll: float = 0.25) -> None:
         self.item_id = item_id
         self.min_interval = min_interval
+        self.cancel_poll = cancel_poll
         self._last_write = 0.0
         self._last_stage = ""
         self._started = time.monotonic()
@@ -40,9 +41,9 @@ class ProgressWriter:
         self._last_write, self._last_stage = now, event.stage
 
     def canceled(self) -> bool:
-        """True once the row left `running` (a user canceled it); checked at most once a second."""
+        """True once the row left `running` (a user canceled it); one indexed lookup per cancel_poll seconds."""
         now = time.monotonic()
-        if not self._canceled and now - self._last_cancel_check >= self.min_interval:
+        if not self._canceled and now - self._last_cancel_check >= self.cancel_poll:
             self._last_cancel_check = now
             status = JobItem.objects.filter(pk=self.item_id).values_list("status", flat=True).first()
             self._canceled = status != ItemStatus.RUNNING

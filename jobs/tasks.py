@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from pathlib import Path
 
 from django.conf import settings
 from django.db.models import F
@@ -79,7 +80,7 @@ def _render(item: JobItem) -> str:
         )
     except Canceled:
         target.unlink(missing_ok=True)
-        return ItemStatus.CANCELED
+        return _stopped(item)
     except InputError as exc:
         target.unlink(missing_ok=True)
         transition(item.pk, ItemStatus.FAILED, error=str(exc), error_code=exc.code, traceback=traceback.format_exc())
@@ -108,8 +109,16 @@ def _render(item: JobItem) -> str:
     )
     if not won:  # canceled while the last frames were encoded: the user asked for no output
         target.unlink(missing_ok=True)
-        return ItemStatus.CANCELED
+        if result.report_path:
+            Path(result.report_path).unlink(missing_ok=True)
+        return _stopped(item)
     return ItemStatus.SUCCEEDED
+
+
+def _stopped(item: JobItem) -> str:
+    """Tell the row the worker has let go of a canceled item (and removed its files)."""
+    JobItem.objects.filter(pk=item.pk, status=ItemStatus.CANCELED).update(stage="stopped", eta_seconds=None)
+    return ItemStatus.CANCELED
 
 
 _ENGINE_OPTION_NAMES = ("crf", "preset", "length_mode", "encoder")

@@ -383,6 +383,8 @@ def generate(
         lap("encode", t0)
         t0 = time.perf_counter()
         _verify_output(temp, writer, n_out, fps, with_audio=True)
+        if _canceled(cancel):  # last chance: a cancel must never leave a finished file behind
+            raise Canceled("The job was canceled.")
         writer.commit()
         lap("verify", t0)
         report("encode", 1, 1)

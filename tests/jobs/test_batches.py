@@ -159,7 +159,7 @@ def test_cancel_mid_run_stops_running_item_and_queued_ones_never_start(users, de
     )
     client = login(users["manager"])
     assert client.post(reverse("job_cancel", args=[batch.pk])).status_code == 302
-    _wait_for(lambda: JobItem.objects.get(pk=running.pk).finished_at is not None, 60, "the running item to stop")
+    _wait_for(lambda: JobItem.objects.get(pk=running.pk).stage == "stopped", 60, "the worker to let go of the item")
     time.sleep(2)  # give the worker time to pick up anything it (wrongly) still could
     worker.terminate()
     batch.refresh_from_db()
