@@ -3,7 +3,7 @@
 # otherwise it prints the exact command and fails, so nothing is half set up.
 set -euo pipefail
 # chromium: the browser tests (tests/browser); gettext: compiling the zh-hans catalogue (make messages)
-PACKAGES=(ffmpeg espeak-ng redis-server redis-tools sox chromium gettext)
+PACKAGES=(ffmpeg espeak-ng redis-server redis-tools sox chromium gettext fonts-wqy-microhei)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

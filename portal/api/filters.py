@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
@@ -26,9 +28,11 @@ class IdFilter(django_filters.NumberFilter):
 class _BoundedIsoDateTimeField(IsoDateTimeField):
     def clean(self, value):
         value = super().clean(value)
-        if value is not None and not 1900 <= value.year <= 9000:
+        if value is None:
+            return None
+        if not 1900 <= value.year <= 9000:
             raise forms.ValidationError("Dates must be between the years 1900 and 9000.")
-        return value
+        return value.astimezone(UTC)  # PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows
 
 
 class DateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -3,6 +3,8 @@ foreign id is a 400 "does not exist" and never reveals anything."""
 
 from __future__ import annotations
 
+import json
+
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -232,6 +234,12 @@ class BatchCreateSerializer(serializers.Serializer):
     options = serializers.DictField(required=False, default=dict)
     preview = serializers.BooleanField(required=False, default=False, help_text="render a short sample of one")
     department = serializers.SlugField(required=False)
+
+    def validate_options(self, options: dict) -> dict:
+        encoded = json.dumps(options)
+        if "\\u0000" in encoded or len(encoded) > 10_000:  # PostgreSQL's jsonb refuses NUL characters
+            raise serializers.ValidationError("Options must be a small JSON object without NUL characters.")
+        return options
 
 
 class ActionCountSerializer(serializers.Serializer):

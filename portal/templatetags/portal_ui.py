@@ -22,9 +22,11 @@ def query(context, **changes) -> str:
 
 @register.filter
 def duration(seconds) -> str:
-    """Seconds as a short human duration: 42 s, 3:05 min, 1:02:03 h."""
+    """Seconds as a short human duration: 3.6 s, 42 s, 3:05 min, 1:02:03 h."""
     if seconds is None or seconds == "":
         return "—"
+    if float(seconds) < 10:
+        return _("%(s).1f s") % {"s": float(seconds)}
     total = int(round(float(seconds)))
     if total < 60:
         return _("%(s)d s") % {"s": total}

@@ -44,6 +44,11 @@ def test_foreign_ids_are_400_does_not_exist(users, media_set, api, field):
     assert not BatchJob.objects.exists()
 
 
+def test_options_must_be_storable(users, media_set, api):
+    response = api(users["manager"]).post(f"{API}jobs/", _body(media_set, options={"x": "a\u0000b"}), format="json")
+    assert response.status_code == 400 and "options" in response.json()["errors"]
+
+
 def test_unready_audio_is_batch_rejected(users, media_set, api):
     media_set["audio"].status = "analysing"
     media_set["audio"].save()

@@ -17,6 +17,7 @@
   }
 
   function humanSeconds(total) {
+    if (total < 10) return fmt(t("seconds", "{s} s"), {s: Math.max(0, total).toFixed(1)});
     total = Math.max(0, Math.round(total));
     if (total < 60) return fmt(t("seconds", "{s} s"), {s: total});
     const m = Math.floor(total / 60), s = String(total % 60).padStart(2, "0");
