@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -95,12 +97,39 @@ def run_engine(audio: Path, clip: Path, track_path: Path, out: Path) -> dict:
     return {"wall_s": wall, "frames": result.frames, "timings": result.timings}
 
 
+class _ChildPeak(threading.Thread):
+    """Largest VmHWM among this process's ffmpeg children, polled from /proc.
+
+    getrusage(RUSAGE_CHILDREN) cannot be used: a forked child inherits the parent's peak before exec,
+    so it would report this Python process's size as ffmpeg's."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_kb = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        me = str(os.getpid())
+        while not self.stop.wait(0.2):
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+                if fields.get("PPid", "").strip() == me and "VmHWM" in fields:
+                    self.peak_kb = max(self.peak_kb, int(fields["VmHWM"].split()[0]))
+
+
 def child_main(args: argparse.Namespace) -> None:
     """Runs one generate in this (child) process and prints its figures as JSON."""
+    watcher = _ChildPeak()
+    watcher.start()
     data = run_engine(Path(args.audio), Path(args.video), Path(args.track), Path(args.out))
+    watcher.stop.set()
     data["rss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # the largest ffmpeg subprocess (decoder or encoder); they run at the same time as this process
-    data["rss_largest_ffmpeg_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    data["rss_largest_ffmpeg_mb"] = watcher.peak_kb / 1024
     print(json.dumps(data))
 
 

@@ -11,6 +11,7 @@ cavity, soft upper-teeth band). Everything runs on the lower-face ROI only, a fe
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import cv2
@@ -563,6 +564,20 @@ TEETH_FADE = 8
 PALETTE_RATE = 0.15
 
 
+class _Bounded(OrderedDict):
+    """Per-source-frame cache with a size cap: memory must not grow with the video's length
+    (ping-pong revisits recent frames, which stay cached)."""
+
+    def __init__(self, maxsize: int = 512) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.maxsize:
+            self.popitem(last=False)
+
+
 class WarpBackend(MouthBackend):
     """Audio-driven landmark warp; the default because it needs no model weights.
 
@@ -579,7 +594,7 @@ class WarpBackend(MouthBackend):
         self.warper = MouthWarper()
         self.curves: MouthCurves | None = None
         self.track: FaceTrack | None = None
-        self._geo: dict[int, _Geometry] = {}
+        self._geo: _Bounded = _Bounded()
         self._reset()
 
     def _reset(self) -> None:
@@ -591,7 +606,7 @@ class WarpBackend(MouthBackend):
         self._old_teeth: _TeethRef | None = None
         self._n_rendered = 0
         self._palette: _Palette | None = None
-        self._pal_cache: dict[int, _Palette] = {}
+        self._pal_cache: _Bounded = _Bounded()
 
     def begin(self, audio, track: FaceTrack, fps: float, n_out: int) -> None:
         self.begin_with_curves(track, _curves_for(audio, fps, n_out))
@@ -599,7 +614,7 @@ class WarpBackend(MouthBackend):
     def begin_with_curves(self, track: FaceTrack, curves: MouthCurves) -> None:
         """Start a video with explicit curves (tests, previews, other curve sources)."""
         self.track, self.curves = track, curves
-        self._geo = {}
+        self._geo = _Bounded()
         self._reset()
         gap = np.nan_to_num(track.mouth_opening(), nan=0.0)
         ok = track.present & track.detected & (gap > 0.015)
@@ -679,5 +694,5 @@ class WarpBackend(MouthBackend):
         return out
 
     def close(self) -> None:
-        self.curves, self.track, self._geo = None, None, {}
+        self.curves, self.track, self._geo = None, None, _Bounded()
         self._reset()

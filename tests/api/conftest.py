@@ -10,7 +10,6 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from accounts import audit
-
 from jobs.models import BatchJob, ItemStatus, JobItem
 from jobs.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.jobs.conftest import make_audio, make_presenter, media_set, presenter_file  # noqa: F401  (fixtures)
