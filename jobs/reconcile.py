@@ -19,28 +19,16 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
-from rq.job import Job, JobStatus
 
 from jobs.dispatch import enqueue_item, release_items
 from jobs.models import ItemStatus, JobItem
 from jobs.outputs import remove_stale_partials
 from jobs.state import transition
+from jobs.webhooks import requeue_lost_deliveries
 from media_library.ingest import reconcile_stuck_media
-from portal.queues import GPU
+from portal.queues import GPU, job_is_alive
 
 logger = logging.getLogger(__name__)
-
-_ALIVE_JOB_STATES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
-
-
-def _rq_job_alive(job_id: str) -> bool:
-    connection = django_rq.get_connection(GPU)
-    try:
-        job = Job.fetch(job_id, connection=connection)
-    except Exception:  # NoSuchJobError, or a payload that no longer deserialises
-        return False
-    return job.get_status(refresh=False) in _ALIVE_JOB_STATES
-
 
 def _recover(item: JobItem, why: str) -> str:
     """Re-queue a lost item, or fail it once it has been recovered too often."""
@@ -64,7 +52,8 @@ def _recover(item: JobItem, why: str) -> str:
 
 def reconcile() -> dict[str, int]:
     """One pass; returns counts of what it did (for logs and tests)."""
-    done = {"dead_worker": 0, "lost_job": 0, "failed": 0, "released": 0, "media_requeued": 0, "media_rejected": 0}
+    done = {"dead_worker": 0, "lost_job": 0, "failed": 0, "released": 0, "media_requeued": 0, "media_rejected": 0,
+            "webhooks_requeued": 0}
     try:
         lock = django_rq.get_connection(GPU).lock("portal:reconcile", timeout=120, blocking=False)
         if not lock.acquire():
@@ -89,11 +78,12 @@ def _reconcile_once(done: dict[str, int]) -> dict[str, int]:
 
     grace = now - timedelta(seconds=settings.JOB_LOST_GRACE_S)
     for item in JobItem.objects.filter(status=ItemStatus.QUEUED, queued_at__lt=grace):
-        if not _rq_job_alive(item.rq_job_id):
+        if not job_is_alive(item.rq_job_id, GPU):
             outcome = _recover(item, _("its queue entry was lost"))
             done["failed" if outcome == "failed" else "lost_job"] += 1
 
     done["released"] = release_items()
+    done["webhooks_requeued"] = requeue_lost_deliveries(grace_s=settings.JOB_LOST_GRACE_S)
     media = reconcile_stuck_media(grace_s=settings.JOB_LOST_GRACE_S)
     done["media_requeued"], done["media_rejected"] = media["requeued"], media["rejected"]
     return done

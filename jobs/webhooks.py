@@ -16,6 +16,7 @@ import logging
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -79,6 +80,18 @@ def _create_deliveries(event: str, department_id: int, payload: dict) -> None:
             department_id=department_id, endpoint=endpoint, event=event, payload=payload
         )
         _enqueue(delivery)
+
+
+def requeue_lost_deliveries(grace_s: float) -> int:
+    """Pending deliveries whose RQ job never existed (Redis was down) or vanished go back on the queue."""
+    cutoff = timezone.now() - timedelta(seconds=grace_s)
+    lost = [
+        d for d in WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, created_at__lt=cutoff)
+        if not queues.job_is_alive(d.rq_job_id, queues.DEFAULT)
+    ]
+    for delivery in lost:
+        _enqueue(delivery)
+    return len(lost)
 
 
 def _enqueue(delivery: WebhookDelivery) -> None:

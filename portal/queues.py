@@ -50,3 +50,19 @@ def enqueue(
     queue = django_rq.get_queue(queue_name)
     queue.enqueue(func, *args, job_id=job_id, job_timeout=job_timeout, retry=retry, **kwargs)
     return job_id
+
+
+_ALIVE_STATES = {"queued", "started", "scheduled", "deferred"}
+
+
+def job_is_alive(job_id: str, queue_name: str = DEFAULT) -> bool:
+    """Does RQ still hold this job in a state that will run it? (False for unknown/failed/lost jobs.)"""
+    from rq.job import Job
+
+    if not job_id:
+        return False
+    try:
+        job = Job.fetch(job_id, connection=django_rq.get_connection(queue_name))
+    except Exception:  # NoSuchJobError, or a payload that no longer deserialises
+        return False
+    return str(job.get_status(refresh=False)) in _ALIVE_STATES

@@ -136,3 +136,26 @@ def test_receiver_rejects_stale_or_forged_signatures():
     assert not verify("s3cret", sign("s3cret", body, now - 3600), body), "replayed an hour later"
     assert not verify("s3cret", sign("other", body, now), body)
     assert not verify("s3cret", sign("s3cret", body, now), body + b" ")
+
+
+def test_deliveries_lost_while_redis_was_down_are_requeued_by_the_reconciler(users, departments, media_set,
+                                                                             burst_worker, settings):
+    from jobs.reconcile import reconcile
+
+    hr = departments["hr"]
+    with Receiver() as receiver:
+        endpoint = _endpoint(hr, receiver.url)
+        receiver.secret = endpoint.secret
+        batch = _running_batch(users, hr, media_set, n=1)
+        assert transition(batch.items.get().pk, ItemStatus.SUCCEEDED)
+        import django_rq
+
+        django_rq.get_connection("default").flushdb()  # Redis restarted before the delivery ran
+        delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+        assert delivery.status == DeliveryStatus.PENDING
+        settings.JOB_LOST_GRACE_S = 0
+        assert reconcile()["webhooks_requeued"] == 1
+        burst_worker("default")
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED and len(receiver.received) == 1
+    assert receiver.received[0]["valid"]
