@@ -65,4 +65,5 @@ def job_is_alive(job_id: str, queue_name: str = DEFAULT) -> bool:
         job = Job.fetch(job_id, connection=django_rq.get_connection(queue_name))
     except Exception:  # NoSuchJobError, or a payload that no longer deserialises
         return False
-    return str(job.get_status(refresh=False)) in _ALIVE_STATES
+    status = job.get_status(refresh=False)
+    return getattr(status, "value", status) in _ALIVE_STATES  # rq's JobStatus is an Enum of these strings
