@@ -130,6 +130,9 @@ def worker_env(settings):
 @pytest.fixture
 def worker_process(worker_env):
     """start(*queues, burst=True) -> Popen of a real `manage.py rqworker`; killed at teardown."""
+    import contextlib
+    import os
+    import signal
     import subprocess
     import sys
     from pathlib import Path
@@ -141,12 +144,13 @@ def worker_process(worker_env):
         args = [sys.executable, "manage.py", "rqworker", *queue_names]
         if burst:
             args.append("--burst")
-        proc = subprocess.Popen(args, cwd=root, env={**worker_env, **(extra_env or {})})
+        # Its own process group: `--with-scheduler` forks a scheduler child that must die with it.
+        proc = subprocess.Popen(args, cwd=root, env={**worker_env, **(extra_env or {})}, start_new_session=True)
         started.append(proc)
         return proc
 
     yield start
     for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -31,7 +31,7 @@ def chromium_path() -> str | None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     path = chromium_path()
     if not path:
@@ -46,6 +46,7 @@ def browser():
         pytest.fail("The browser tests need the `playwright` package: run `make setup`.", pytrace=False)
     # Playwright's sync API keeps an asyncio loop in this thread; Django's ORM (fixtures, assertions) refuses to run
     # next to a running loop unless told it is safe, which it is here: the loop only talks to the browser.
+    # Package scope: the variable is gone before any other test package (it must never reach a deploy check).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
