@@ -7,7 +7,7 @@ A failure at any step leaves nothing of the upload on disk.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -88,6 +88,62 @@ def _store_upload(uploaded: UploadedFile, department: Department, kind: str, jud
     return staged, info, name, digest
 
 
+def _save_upload(
+    model: type[MediaRow],
+    action: str,
+    *,
+    user,
+    department: Department,
+    uploaded: UploadedFile,
+    limits,
+    judge,
+    folder: str,
+    title: str,
+    description: str,
+    request,
+    fields: Callable[[object], dict],
+    after_create: Callable[[MediaRow], None] | None = None,
+    details: Callable[[MediaRow], dict] | None = None,
+) -> MediaRow:
+    """The one upload flow: stage and judge the file, then in one transaction check the quota, create the
+    row, enqueue its ingest and record the audit event. Whatever fails, the staged file is removed."""
+    staged, info, name, digest = _store_upload(uploaded, department, limits, judge, folder)
+    try:
+        with transaction.atomic():
+            _lock_and_check_quota(department, uploaded.size, name)
+            row = model.objects.create(
+                department=department,
+                title=(title or name)[:200],
+                description=description,
+                uploaded_by=user,
+                original_filename=name[:255],
+                file=staged.name,
+                size_bytes=uploaded.size,
+                content_hash=digest,
+                **fields(info),
+            )
+            if after_create is not None:
+                after_create(row)
+            enqueue_ingest(row)
+            audit.record(
+                action,
+                actor=user,
+                department=department,
+                obj=row,
+                request=request,
+                details={
+                    "title": row.title,
+                    "filename": name,
+                    "size": uploaded.size,
+                    **(details(row) if details else {}),
+                },
+            )
+    except BaseException:
+        staged.discard()
+        raise
+    return row
+
+
 def upload_presenter(
     *,
     user,
@@ -100,45 +156,27 @@ def upload_presenter(
 ) -> Presenter:
     """Store and quickly judge a presenter video or photo, then enqueue its analysis."""
     _require(user, Action.MANAGE_PRESENTERS, department)
-    staged, info, name, digest = _store_upload(
-        uploaded, department, validation.VIDEO, validation.judge_presenter, "presenters"
+    return _save_upload(
+        Presenter,
+        "presenter.upload",
+        user=user,
+        department=department,
+        uploaded=uploaded,
+        limits=validation.VIDEO,
+        judge=validation.judge_presenter,
+        folder="presenters",
+        title=title,
+        description=description,
+        request=request,
+        fields=lambda info: {
+            "kind": PresenterKind.PHOTO if info.is_still_image else PresenterKind.VIDEO,
+            "width": info.width,
+            "height": info.height,
+            "duration": None if info.is_still_image else info.duration,
+        },
+        after_create=lambda presenter: presenter.tags.set(tags_for(department, tags)),
+        details=lambda presenter: {"kind": str(presenter.kind)},
     )
-    try:
-        with transaction.atomic():
-            _lock_and_check_quota(department, uploaded.size, name)
-            presenter = Presenter.objects.create(
-                department=department,
-                title=(title or name)[:200],
-                description=description,
-                uploaded_by=user,
-                original_filename=name[:255],
-                file=staged.name,
-                size_bytes=uploaded.size,
-                content_hash=digest,
-                kind=PresenterKind.PHOTO if info.is_still_image else PresenterKind.VIDEO,
-                width=info.width,
-                height=info.height,
-                duration=None if info.is_still_image else info.duration,
-            )
-            presenter.tags.set(tags_for(department, tags))
-            enqueue_ingest(presenter)
-            audit.record(
-                "presenter.upload",
-                actor=user,
-                department=department,
-                obj=presenter,
-                request=request,
-                details={
-                    "title": presenter.title,
-                    "filename": name,
-                    "size": uploaded.size,
-                    "kind": str(presenter.kind),
-                },
-            )
-    except BaseException:
-        staged.discard()
-        raise
-    return presenter
 
 
 def upload_audio(
@@ -153,38 +191,26 @@ def upload_audio(
 ) -> AudioTrack:
     """Store and quickly judge an audio file, then enqueue its analysis."""
     _require(user, Action.MANAGE_AUDIO, department)
-    staged, info, name, digest = _store_upload(uploaded, department, validation.AUDIO, validation.judge_audio, "audio")
-    try:
-        with transaction.atomic():
-            _lock_and_check_quota(department, uploaded.size, name)
-            track = AudioTrack.objects.create(
-                department=department,
-                title=(title or name)[:200],
-                description=description,
-                language=language,
-                uploaded_by=user,
-                original_filename=name[:255],
-                file=staged.name,
-                size_bytes=uploaded.size,
-                content_hash=digest,
-                duration=info.duration,
-                sample_rate=info.audio_sample_rate,
-                channels=info.audio_channels,
-                audio_codec=info.audio_codec or "",
-            )
-            enqueue_ingest(track)
-            audit.record(
-                "audio.upload",
-                actor=user,
-                department=department,
-                obj=track,
-                request=request,
-                details={"title": track.title, "filename": name, "size": uploaded.size},
-            )
-    except BaseException:
-        staged.discard()
-        raise
-    return track
+    return _save_upload(
+        AudioTrack,
+        "audio.upload",
+        user=user,
+        department=department,
+        uploaded=uploaded,
+        limits=validation.AUDIO,
+        judge=validation.judge_audio,
+        folder="audio",
+        title=title,
+        description=description,
+        request=request,
+        fields=lambda info: {
+            "language": language,
+            "duration": info.duration,
+            "sample_rate": info.audio_sample_rate,
+            "channels": info.audio_channels,
+            "audio_codec": info.audio_codec or "",
+        },
+    )
 
 
 def create_tts_audio(
