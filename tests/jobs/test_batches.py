@@ -224,3 +224,32 @@ def test_preview_renders_a_short_sample(users, departments, media_set, burst_wor
     expected = min(services.PREVIEW_SECONDS, media_set["audio"].duration)
     assert probe_media(item.output.path).duration == pytest.approx(expected, abs=0.1)
     assert item.output_name.endswith("(sample).mp4")
+
+
+def test_infrastructure_failures_are_retried_then_fail_with_a_plain_reason(users, departments, media_set,
+                                                                          burst_worker, monkeypatch, settings):
+    """An engine crash (not the user's input) is retried through RQ's Retry; input errors never are."""
+    from jobs import engine
+
+    real = engine.face_track_for
+    calls = {"n": 0}
+
+    def flaky(item):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk hiccup")
+        return real(item)
+
+    monkeypatch.setattr(engine, "face_track_for", flaky)
+    batch = _create(users["manager"], departments["hr"], media_set["audio"], media_set["presenters"][:1])
+    burst_worker("gpu")
+    item = batch.items.get()
+    assert item.status == ItemStatus.SUCCEEDED and item.attempts == 2, (item.status, item.error)
+
+    monkeypatch.setattr(engine, "face_track_for", lambda item: (_ for _ in ()).throw(OSError("disk gone")))
+    batch = _create(users["manager"], departments["hr"], media_set["audio"], media_set["presenters"][1:2])
+    burst_worker("gpu")
+    item = batch.items.get()
+    assert item.status == ItemStatus.FAILED and item.attempts == settings.JOB_MAX_ATTEMPTS
+    assert item.error_code == "engine_failure" and "OSError" in item.error and "Traceback" not in item.error
+    assert "disk gone" in item.traceback
