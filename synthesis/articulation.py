@@ -38,15 +38,20 @@ class MouthCurves:
         return len(self.open)
 
 
-def _frames_power(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Power spectrogram (T, F) at a 10 ms hop and its frequency axis."""
+def _frames_power(samples: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Power spectrogram (T, F) float32 at a 10 ms hop and its frequency axis.
+
+    Computed `chunk` frames at a time so long audio never holds complex128 spectra of every frame at once."""
     x = np.asarray(samples, np.float32)
     pad = np.pad(x, (WIN // 2, WIN // 2 + HOP))
     n = max(1, (len(pad) - WIN) // HOP + 1)
-    idx = np.arange(WIN)[None, :] + HOP * np.arange(n)[:, None]
-    frames = pad[idx] * np.hanning(WIN).astype(np.float32)
-    spec = np.abs(np.fft.rfft(frames, n=512, axis=1)) ** 2
-    return spec.astype(np.float32), np.fft.rfftfreq(512, 1 / SR)
+    window = np.hanning(WIN).astype(np.float32)
+    spec = np.empty((n, 257), np.float32)
+    for k0 in range(0, n, chunk):
+        k1 = min(n, k0 + chunk)
+        idx = np.arange(WIN)[None, :] + HOP * np.arange(k0, k1)[:, None]
+        spec[k0:k1] = np.abs(np.fft.rfft(pad[idx] * window, n=512, axis=1)) ** 2
+    return spec, np.fft.rfftfreq(512, 1 / SR)
 
 
 def _band(spec: np.ndarray, freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -81,16 +81,32 @@ def _mel_basis() -> np.ndarray:
     return _MEL_BASIS
 
 
+#: STFT frames computed per chunk: bounds wav2lip_mel's working memory (a 10-minute audio in one STFT
+#: would need ~1 GB of complex128 intermediates) without changing a single output value.
+MEL_CHUNK_FRAMES = 4096
+
+
 def wav2lip_mel(samples_16k: np.ndarray) -> np.ndarray:
-    """Wav2Lip's mel spectrogram (80, T), symmetric-normalised to [-4, 4] (hparams of the checkpoints)."""
+    """Wav2Lip's mel spectrogram (80, T), symmetric-normalised to [-4, 4] (hparams of the checkpoints).
+
+    Same frames as `librosa.stft(n_fft=800, hop_length=200, center=True)` with zero padding: the signal is
+    padded once, then cut into chunks of whole frames (each frame k covers padded[k*hop : k*hop + n_fft]).
+    """
     import librosa
     from scipy.signal import lfilter
 
+    n_fft, hop = 800, 200
     wav = lfilter([1, -0.97], [1], np.asarray(samples_16k, dtype=np.float64))
-    spec = np.abs(librosa.stft(y=wav, n_fft=800, hop_length=200, win_length=800))
-    mel = np.dot(_mel_basis(), spec)
-    db = 20 * np.log10(np.maximum(1e-5, mel)) - 20
-    return np.clip((2 * 4) * ((db + 100) / 100) - 4, -4, 4).astype(np.float32)
+    padded = np.pad(wav, n_fft // 2)
+    n_frames = 1 + (len(padded) - n_fft) // hop
+    out = np.empty((80, n_frames), dtype=np.float32)
+    for k0 in range(0, n_frames, MEL_CHUNK_FRAMES):
+        k1 = min(n_frames, k0 + MEL_CHUNK_FRAMES)
+        piece = padded[k0 * hop : (k1 - 1) * hop + n_fft]
+        spec = np.abs(librosa.stft(y=piece, n_fft=n_fft, hop_length=hop, win_length=n_fft, center=False))
+        db = 20 * np.log10(np.maximum(1e-5, np.dot(_mel_basis(), spec))) - 20
+        out[:, k0:k1] = np.clip((2 * 4) * ((db + 100) / 100) - 4, -4, 4)
+    return out
 
 
 def mel_windows(mel: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
