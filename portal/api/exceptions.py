@@ -17,6 +17,7 @@ from rest_framework.views import exception_handler
 
 from jobs.services import BatchRejected, QueueDown
 from media_library.validation import UploadRejected
+from portal.errors import record_permission_denied
 from portal.queues import QueueUnavailable
 
 logger = logging.getLogger("portal.api")
@@ -71,6 +72,8 @@ def handle_exception(exc: Exception, context: dict) -> Response:
             {"code": "server_error", "message": _("Something went wrong on our side; it has been logged.")},
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
+    if response.status_code == status.HTTP_403_FORBIDDEN and context.get("request") is not None:
+        record_permission_denied(context["request"])  # refusals are audited on the API as on the pages
     body: dict = {"code": _code(exc), "message": _message(exc)}
     if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
         body["code"] = "invalid"

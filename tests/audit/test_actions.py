@@ -178,3 +178,18 @@ def test_job_create_cancel_retry_duplicate_and_downloads(
     response = client.get(reverse("job_zip", args=[batch.pk]))
     assert response.status_code == 200 and b"".join(response.streaming_content)[:2] == b"PK"
     assert one_event("job.download_zip", actor=auditor, department=hr, obj=batch).details == {"items": [item.pk]}
+
+
+@pytest.mark.django_db
+def test_api_refusal_is_audited_once(users, departments):
+    """A 403 from the API (visible object, role without the action) is a permission.denied event too."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(users["auditor"])
+    before = AuditEvent.objects.filter(action="permission.denied").count()
+    response = client.post("/api/v1/jobs/", {"audio": 1, "presenters": [1]}, format="json", HTTP_X_DEPARTMENT="hr")
+    assert response.status_code == 403, response.content
+    events = AuditEvent.objects.filter(action="permission.denied").order_by("-pk")
+    assert events.count() == before + 1
+    assert events[0].actor_username == "hr_auditor" and events[0].details["path"] == "/api/v1/jobs/"
