@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from django.db.models import Avg, Count, Q
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
 from jobs.downloads import is_downloadable
 from jobs.models import BatchStatus, ItemStatus
@@ -30,6 +30,32 @@ STAGE_LABELS = {
     "recovering": gettext_lazy("Recovering after a worker stopped"),
     "retrying": gettext_lazy("Trying again"),
 }
+
+
+#: a sentence per engine/worker error code, so a reader of any language gets the gist; the worker's own
+#: English detail (file names, limits) follows in brackets
+ERROR_HEADLINES = {
+    "invalid_input": gettext_lazy("This input cannot be used."),
+    "no_video_stream": gettext_lazy("The presenter file has no picture."),
+    "no_audio_stream": gettext_lazy("The audio file has no sound."),
+    "undecodable": gettext_lazy("A file could not be read; it may be damaged."),
+    "zero_duration": gettext_lazy("A file is empty (zero length)."),
+    "over_limit": gettext_lazy("A file is longer or larger than allowed."),
+    "no_face": gettext_lazy("No face was found in the presenter."),
+    "weights_missing": gettext_lazy("The lip-sync model file is missing on the server; tell your administrator."),
+    "engine_failure": gettext_lazy("The video engine failed; retry later or tell your administrator."),
+    "lost": gettext_lazy("The item was interrupted several times; check the workers, then retry."),
+}
+
+
+def error_label(error: str, code: str) -> str:
+    """The item's error for this page's language: as written in English, headline + detail otherwise."""
+    if not error:
+        return ""
+    headline = ERROR_HEADLINES.get(code)
+    if headline is None or (get_language() or "en").startswith("en"):
+        return error
+    return f"{headline} ({error})"
 
 
 def stage_label(stage: str) -> str:
@@ -96,6 +122,7 @@ def item_extras(item, can_download: bool) -> dict:
     return {
         "stage_label": stage_label(item.stage) if item.status == ItemStatus.RUNNING else "",
         "eta_label": eta_label(item.eta_seconds) if item.status == ItemStatus.RUNNING else "",
+        "error_label": error_label(item.error, item.error_code),
         "sync_label": (_("lip-sync score %(s).2f") % {"s": item.sync_score}) if item.sync_score is not None else "",
         "preview_url": reverse("item_preview", args=[item.pk]) if ready else "",
         "download_url": reverse("item_download", args=[item.pk]) if ready else "",

@@ -116,3 +116,18 @@ def test_portal_templates_have_no_unmarked_text():
         if words:
             problems.append(f"{path.relative_to(templates)}: {' '.join(words[:8])}")
     assert not problems, "unmarked text in templates:\n" + "\n".join(problems)
+
+
+def test_item_errors_get_a_headline_in_the_readers_language():
+    """The worker writes errors in English; a Chinese page leads with a translated sentence per error code."""
+    from django.utils import translation
+
+    from jobs.summary import error_label
+
+    detail = "No face was found in any frame of anna.mp4."
+    with translation.override("en"):
+        assert error_label(detail, "no_face") == detail
+    with translation.override("zh-hans"):
+        assert error_label(detail, "no_face") == f"在出镜人视频中未找到人脸。 ({detail})"
+        assert error_label(detail, "some_new_code") == detail
+        assert error_label("", "no_face") == ""

@@ -227,7 +227,7 @@
       row.querySelector(".stage").textContent = item.stage_label || "";
       row.querySelector(".eta").textContent = item.eta_label || "";
       const error = row.querySelector(".item-error");
-      error.textContent = item.error || "";
+      error.textContent = item.error_label || item.error || "";
       error.classList.toggle("hidden", !item.error);
       const result = row.querySelector(".result-media");
       if (item.status === "succeeded" && item.preview_url && result && !result.childElementCount && resultTemplate) {
