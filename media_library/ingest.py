@@ -400,28 +400,17 @@ def _synthesize_and_analyse(track: AudioTrack, work: Path) -> Outcome:
 
 
 # ------------------------------------------------------------------------------------------------- reconciler
-def _job_alive(queue, job_id: str) -> bool:
-    if not job_id:
-        return False
-    job = queue.fetch_job(job_id)
-    if job is None:
-        return False
-    return job.get_status(refresh=False) in {"queued", "started", "deferred", "scheduled"}
-
-
 def reconcile_stuck_media(max_age_s: float | None = None, grace_s: float = 60.0) -> dict[str, int]:
     """Rows waiting in pending/analysing for a job that vanished (or for longer than max_age_s) are
     re-enqueued once more, then rejected. Called by the periodic reconciler; safe to run concurrently."""
-    import django_rq
     from redis.exceptions import RedisError
 
     from media_library import services
-    from portal.queues import INGEST, QueueUnavailable
+    from portal.queues import INGEST, QueueUnavailable, job_is_alive
 
     max_age_s = max_age_s if max_age_s is not None else settings.INGEST_JOB_TIMEOUT_S + 300
     now = timezone.now()
     counts = {"requeued": 0, "rejected": 0}
-    queue = django_rq.get_queue(INGEST)
     for model in (Presenter, AudioTrack):
         waiting = model.objects.filter(
             status__in=[MediaStatus.PENDING, MediaStatus.ANALYSING], updated_at__lt=now - timedelta(seconds=grace_s)
@@ -429,7 +418,7 @@ def reconcile_stuck_media(max_age_s: float | None = None, grace_s: float = 60.0)
         for row in waiting:
             too_old = row.updated_at < now - timedelta(seconds=max_age_s)
             try:
-                if not too_old and _job_alive(queue, row.ingest_job_id):
+                if not too_old and job_is_alive(row.ingest_job_id, INGEST):
                     continue
             except RedisError:
                 logger.warning("reconcile_stuck_media: Redis unreachable, nothing judged")

@@ -56,14 +56,17 @@ _ALIVE_STATES = {"queued", "started", "scheduled", "deferred"}
 
 
 def job_is_alive(job_id: str, queue_name: str = DEFAULT) -> bool:
-    """Does RQ still hold this job in a state that will run it? (False for unknown/failed/lost jobs.)"""
+    """Does RQ still hold this job in a state that will run it? (False for unknown/failed/lost jobs.)
+
+    RedisError propagates: with Redis unreachable nothing can be judged, and callers must not treat
+    every job as lost."""
+    from rq.exceptions import DeserializationError, NoSuchJobError
     from rq.job import Job
 
     if not job_id:
         return False
     try:
         job = Job.fetch(job_id, connection=django_rq.get_connection(queue_name))
-    except Exception:  # NoSuchJobError, or a payload that no longer deserialises
+    except (NoSuchJobError, DeserializationError):
         return False
-    status = job.get_status(refresh=False)
-    return getattr(status, "value", status) in _ALIVE_STATES  # rq's JobStatus is an Enum of these strings
+    return job.get_status(refresh=False) in _ALIVE_STATES  # JobStatus is a str enum
